@@ -1,0 +1,1 @@
+//! The one `Config`: connection settings validated at start-up.

@@ -1,0 +1,13 @@
+//! oktasync keeps Okta's users and System Log flowing into systems you control, and scripts the
+//! admin actions you do every day.
+//!
+//! Crate map (dependencies point downwards only):
+//! - [`cli`]: one file per command group; the only place that prints for humans.
+//! - [`config`]: the one `Config`: defaults, then file, then environment; secrets redacted.
+//! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
+//! - [`sim`]: a local Okta simulator, spoken to only over HTTP.
+
+pub mod cli;
+pub mod config;
+pub mod okta;
+pub mod sim;

@@ -1,0 +1,1 @@
+//! A local Okta org on loopback, for tests, benchmarks and the demo.
