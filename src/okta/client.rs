@@ -1,0 +1,447 @@
+//! `OktaClient`: sends one logical request to the configured org and brings back one answer,
+//! pacing under the rate limit, waiting out 429s by the `Date` header, and retrying server and
+//! network failures with exponential backoff, without ever replaying a write that may have landed.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use url::Url;
+
+use super::error::{ApiError, OktaError};
+use super::rate_limit::{Governor, RateInfo, bucket};
+use crate::config::{OktaSettings, is_loopback};
+
+const USER_AGENT: &str = concat!("oktasync/", env!("CARGO_PKG_VERSION"));
+
+/// How the client retries and paces. `OktaSettings` fills it from the config.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    pub rate_limit_share: f64,
+    pub request_timeout: Duration,
+    pub max_retries: usize,
+    /// The longest single wait after a 429.
+    pub max_rate_limit_wait: Duration,
+    /// The most time one request may spend waiting between its attempts.
+    pub max_retry_time: Duration,
+    /// The first backoff delay after a 5xx or network error; it doubles from there.
+    pub min_backoff: Duration,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            rate_limit_share: 0.5,
+            request_timeout: Duration::from_secs(30),
+            max_retries: 4,
+            max_rate_limit_wait: Duration::from_secs(120),
+            max_retry_time: Duration::from_secs(600),
+            min_backoff: Duration::from_millis(250),
+        }
+    }
+}
+
+/// One request to Okta. Paths are resolved against the org by [`OktaClient::url`].
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: Url,
+    pub body: Option<serde_json::Value>,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Request {
+    pub fn new(method: Method, url: Url) -> Request {
+        Request {
+            method,
+            url,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn json(mut self, body: serde_json::Value) -> Request {
+        self.body = Some(body);
+        self
+    }
+
+    /// Safe to send again after it may have reached Okta (GET, HEAD, PUT).
+    fn is_idempotent(&self) -> bool {
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::OPTIONS
+        )
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub request_id: Option<String>,
+}
+
+/// Request and 429 counts since the client was made, for run history and benchmarks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Stats {
+    pub requests: u64,
+    pub rate_limited: u64,
+    pub retries: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    requests: AtomicU64,
+    rate_limited: AtomicU64,
+    retries: AtomicU64,
+}
+
+/// The client for one Okta org. Cheap to clone; clones share the rate-limit governor.
+#[derive(Clone)]
+pub struct OktaClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    org: Url,
+    token: SecretString,
+    governor: Governor,
+    opts: ClientOptions,
+    counters: Counters,
+}
+
+impl std::fmt::Debug for OktaClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OktaClient")
+            .field("org", &self.inner.org.as_str())
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// What one attempt came to.
+enum Attempt {
+    Done(Response),
+    Failed(OktaError),
+    /// A 429: wait this long, then send again.
+    RateLimited(OktaError, Duration),
+}
+
+impl OktaClient {
+    pub fn from_settings(settings: &OktaSettings) -> Result<OktaClient, OktaError> {
+        let opts = ClientOptions {
+            rate_limit_share: settings.rate_limit_share,
+            request_timeout: settings.request_timeout,
+            max_retries: settings.max_retries,
+            ..ClientOptions::default()
+        };
+        OktaClient::new(settings.org.clone(), settings.token.clone(), opts)
+    }
+
+    /// A client for `org` (`https://…`, or `http://` on loopback only).
+    pub fn new(
+        org: Url,
+        token: SecretString,
+        opts: ClientOptions,
+    ) -> Result<OktaClient, OktaError> {
+        let host = org.host_str().unwrap_or_default();
+        if org.scheme() != "https" && !(org.scheme() == "http" && is_loopback(host)) {
+            return Err(OktaError::Setup(format!(
+                "{org} is not https: the API token is only sent over HTTPS (plain http only to loopback)"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(opts.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| OktaError::Setup(format!("cannot build the HTTP client: {e}")))?;
+        Ok(OktaClient {
+            inner: Arc::new(Inner {
+                http,
+                org,
+                token,
+                governor: Governor::new(opts.rate_limit_share),
+                opts,
+                counters: Counters::default(),
+            }),
+        })
+    }
+
+    pub fn org(&self) -> &Url {
+        &self.inner.org
+    }
+
+    pub fn stats(&self) -> Stats {
+        let c = &self.inner.counters;
+        Stats {
+            requests: c.requests.load(Ordering::Relaxed),
+            rate_limited: c.rate_limited.load(Ordering::Relaxed),
+            retries: c.retries.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Resolves `path` (`/api/v1/…`) or a full URL of this org, adding `query`. Anything that
+    /// would leave the org is refused, so the token never does.
+    pub fn url(&self, path: &str, query: &[(&str, &str)]) -> Result<Url, OktaError> {
+        let mut url = if path.contains("://") {
+            Url::parse(path).map_err(|e| OktaError::Setup(format!("{path:?} is not a URL: {e}")))?
+        } else if path.starts_with('/') {
+            self.inner
+                .org
+                .join(path)
+                .map_err(|e| OktaError::Setup(format!("{path:?}: {e}")))?
+        } else {
+            return Err(OktaError::Setup(format!(
+                "{path:?} must start with /api/v1/ or be a full URL of the org"
+            )));
+        };
+        self.check_origin(&url)?;
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        Ok(url)
+    }
+
+    pub(crate) fn check_origin(&self, url: &Url) -> Result<(), OktaError> {
+        let org = &self.inner.org;
+        let same = url.scheme() == org.scheme()
+            && url.host_str().map(str::to_ascii_lowercase)
+                == org.host_str().map(str::to_ascii_lowercase)
+            && url.port_or_known_default() == org.port_or_known_default();
+        if same {
+            Ok(())
+        } else {
+            Err(OktaError::ForeignOrigin {
+                url: url.to_string(),
+                org: org.to_string(),
+            })
+        }
+    }
+
+    /// `GET path?query` and parse the JSON answer.
+    pub async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, &str)],
+    ) -> Result<T, OktaError> {
+        let response = self
+            .execute(Request::new(Method::GET, self.url(path, query)?))
+            .await?;
+        response.json()
+    }
+
+    /// Sends `req`, pacing and retrying as configured. Returns the first 2xx answer, or the error
+    /// that ended the attempts.
+    pub async fn execute(&self, req: Request) -> Result<Response, OktaError> {
+        self.check_origin(&req.url)?;
+        let opts = &self.inner.opts;
+        let mut backoff = ExponentialBuilder::default()
+            .with_min_delay(opts.min_backoff)
+            .with_max_delay(Duration::from_secs(30))
+            .with_max_times(opts.max_retries)
+            .with_jitter()
+            .build();
+        let mut waited = Duration::ZERO;
+        let mut retry_for: Option<String> = None;
+        for attempt in 1u32.. {
+            let (outcome, request_id) = self.attempt(&req, attempt, retry_for.as_deref()).await;
+            let (error, wait) = match outcome {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Failed(e) if !self.may_retry(&req, &e) => {
+                    return Err(with_attempts(e, attempt));
+                }
+                Attempt::Failed(e) => (e, None),
+                Attempt::RateLimited(e, wait) => (e, Some(wait)),
+            };
+            let Some(backoff_delay) = backoff.next() else {
+                return Err(with_attempts(error, attempt));
+            };
+            let delay = wait.map_or(backoff_delay, |w| {
+                (w + jitter()).min(opts.max_rate_limit_wait)
+            });
+            if waited + delay > opts.max_retry_time {
+                return Err(with_attempts(error, attempt));
+            }
+            tracing::warn!(
+                method = %req.method, path = req.url.path(), attempt, wait_ms = delay.as_millis() as u64,
+                request_id = request_id.as_deref().unwrap_or(""), error = %error, "retrying"
+            );
+            self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+            waited += delay;
+            retry_for = request_id;
+            tokio::time::sleep(delay).await;
+        }
+        unreachable!("the attempt loop only ends by returning")
+    }
+
+    /// A failed attempt is sent again only when that cannot apply a write twice: a 429 (Okta did
+    /// not process it), a connection that never opened, or any failure of an idempotent method.
+    fn may_retry(&self, req: &Request, err: &OktaError) -> bool {
+        match err {
+            OktaError::Transport { connect: true, .. } => true,
+            _ => err.is_retryable() && req.is_idempotent(),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        req: &Request,
+        attempt: u32,
+        retry_for: Option<&str>,
+    ) -> (Attempt, Option<String>) {
+        let bucket = bucket(req.method.as_str(), req.url.path());
+        self.inner.governor.acquire(bucket).await;
+        self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let sent = self.build(req, attempt, retry_for).send().await;
+        let received = Instant::now();
+        let response = match sent {
+            Ok(r) => r,
+            Err(e) => {
+                self.inner.governor.observe(bucket, None, received);
+                return (Attempt::Failed(transport(req, &e)), None);
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let info = RateInfo::from_headers(&headers);
+        self.inner.governor.observe(bucket, info, received);
+        let request_id = header_str(&headers, "x-okta-request-id");
+        tracing::debug!(
+            method = %req.method, path = req.url.path(), status = status.as_u16(),
+            request_id = request_id.as_deref().unwrap_or(""), elapsed_ms = started.elapsed().as_millis() as u64,
+            "okta request"
+        );
+        let body = match response.bytes().await {
+            Ok(b) => b.to_vec(),
+            Err(e) => return (Attempt::Failed(transport(req, &e)), request_id),
+        };
+        if status.is_success() {
+            let response = Response {
+                status: status.as_u16(),
+                headers,
+                body,
+                request_id: request_id.clone(),
+            };
+            return (Attempt::Done(response), request_id);
+        }
+        let error = ApiError::from_response(
+            status.as_u16(),
+            req.method.as_str(),
+            req.url.path(),
+            &body,
+            request_id.clone(),
+        );
+        let error = OktaError::Api(Box::new(error));
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            self.inner
+                .counters
+                .rate_limited
+                .fetch_add(1, Ordering::Relaxed);
+            let wait = info.map_or(Duration::from_secs(1), |i| i.retry_after());
+            return (Attempt::RateLimited(error, wait), request_id);
+        }
+        (Attempt::Failed(error), request_id)
+    }
+
+    fn build(
+        &self,
+        req: &Request,
+        attempt: u32,
+        retry_for: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let mut auth = HeaderValue::from_str(&format!("SSWS {}", self.inner.token.expose_secret()))
+            .unwrap_or_else(|_| HeaderValue::from_static("SSWS invalid-token-characters"));
+        auth.set_sensitive(true);
+        let mut builder = self
+            .inner
+            .http
+            .request(req.method.clone(), req.url.clone())
+            .header(header::AUTHORIZATION, auth)
+            .header(header::ACCEPT, "application/json");
+        builder = match &req.body {
+            Some(body) => builder
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(body).unwrap_or_default()),
+            None if matches!(req.method, Method::POST | Method::PUT) => {
+                builder.header(header::CONTENT_LENGTH, "0").body(Vec::new())
+            }
+            None => builder,
+        };
+        if attempt > 1 {
+            builder = builder.header("X-Okta-Retry-Count", (attempt - 1).to_string());
+            if let Some(id) = retry_for {
+                builder = builder.header("X-Okta-Retry-For", id);
+            }
+        }
+        for (name, value) in &req.headers {
+            builder = builder.header(name, value);
+        }
+        builder
+    }
+}
+
+impl Response {
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, OktaError> {
+        serde_json::from_slice(&self.body).map_err(|e| OktaError::Decode {
+            method: String::new(),
+            path: String::new(),
+            detail: e.to_string(),
+            request_id: self.request_id.clone().unwrap_or_default(),
+        })
+    }
+
+    /// Every value of a header, e.g. each `Link` line.
+    pub fn header_values(&self, name: &str) -> impl Iterator<Item = &str> {
+        self.headers
+            .get_all(name)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+    }
+}
+
+fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+fn transport(req: &Request, e: &reqwest::Error) -> OktaError {
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    OktaError::Transport {
+        method: req.method.to_string(),
+        path: req.url.path().to_owned(),
+        detail,
+        timeout: e.is_timeout(),
+        connect: e.is_connect(),
+    }
+}
+
+fn with_attempts(mut e: OktaError, attempts: u32) -> OktaError {
+    if let OktaError::Api(api) = &mut e {
+        api.attempts = attempts;
+    }
+    e
+}
+
+/// Up to a second of jitter, so clients released by the same reset do not stampede.
+fn jitter() -> Duration {
+    Duration::from_millis(rand::random_range(0..1000))
+}
