@@ -45,13 +45,16 @@ impl Context {
     /// A client for the configured org.
     pub fn client(&self) -> anyhow::Result<OktaClient> {
         let config = self.config()?;
-        Ok(OktaClient::from_settings(&config.okta)?)
+        let settings = config.okta().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(OktaClient::from_settings(settings)?)
     }
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
-        let _ctx = Context { config_path: self.config };
+        let _ctx = Context {
+            config_path: self.config,
+        };
         match self.command {
             Command::Sim(opts) => sim::run(opts).await,
         }
