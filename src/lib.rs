@@ -6,8 +6,12 @@
 //! - [`config`]: the one `Config`: defaults, then file, then environment; secrets redacted.
 //! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
 //! - [`sim`]: a local Okta simulator, spoken to only over HTTP.
+//! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
+//! - [`store`]: the state database, the only code touching SQLite: cursors, runs, the mirror.
 
 pub mod cli;
 pub mod config;
 pub mod okta;
 pub mod sim;
+pub mod sink;
+pub mod store;
