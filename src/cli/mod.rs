@@ -9,7 +9,10 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::okta::OktaClient;
 
+pub mod cursor;
 pub mod sim;
+pub mod status;
+pub mod sync;
 
 /// Sync Okta users and the System Log into SQLite and NDJSON, and script Okta admin actions.
 #[derive(Debug, Parser)]
@@ -27,6 +30,15 @@ pub struct Cli {
 enum Command {
     /// Run a local Okta simulator (for trying oktasync and for tests), e.g. `oktasync sim --port 8089`.
     Sim(sim::Opts),
+    /// Run the pollers on their schedules until SIGTERM or SIGINT (the systemd service).
+    Run(sync::RunOpts),
+    /// Run one catch-up cycle of the pollers, then exit (for cron, backfills and scripts).
+    Sync(sync::SyncOpts),
+    /// Show each poller's cursor, last success, lag, records and last error.
+    Status(status::Opts),
+    /// Inspect or move a poller's cursor.
+    #[command(subcommand)]
+    Cursor(cursor::Command),
 }
 
 /// What every command may need: the config file's location, loaded on demand.
@@ -44,7 +56,11 @@ impl Context {
 
     /// A client for the configured org.
     pub fn client(&self) -> anyhow::Result<OktaClient> {
-        let config = self.config()?;
+        self.client_from(&self.config()?)
+    }
+
+    /// A client for the org of an already loaded config.
+    pub fn client_from(&self, config: &Config) -> anyhow::Result<OktaClient> {
         let settings = config.okta().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(OktaClient::from_settings(settings)?)
     }
@@ -52,11 +68,15 @@ impl Context {
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
-        let _ctx = Context {
+        let ctx = Context {
             config_path: self.config,
         };
         match self.command {
             Command::Sim(opts) => sim::run(opts).await,
+            Command::Run(opts) => sync::run(&ctx, opts).await,
+            Command::Sync(opts) => sync::sync(&ctx, opts).await,
+            Command::Status(opts) => status::run(&ctx, opts).await,
+            Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
         }
     }
 }
