@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::okta::OktaClient;
 
 pub mod cursor;
+pub mod demo;
 pub mod sim;
 pub mod status;
 pub mod sync;
@@ -39,6 +40,8 @@ enum Command {
     /// Inspect or move a poller's cursor.
     #[command(subcommand)]
     Cursor(cursor::Command),
+    /// Try oktasync end to end on a built-in simulated org: sync into ./oktasync-demo.db and ./oktasync-demo.ndjson.
+    Demo(demo::Opts),
 }
 
 /// What every command may need: the config file's location, loaded on demand.
@@ -77,6 +80,7 @@ impl Cli {
             Command::Sync(opts) => sync::sync(&ctx, opts).await,
             Command::Status(opts) => status::run(&ctx, opts).await,
             Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
+            Command::Demo(opts) => demo::run(opts).await,
         }
     }
 }

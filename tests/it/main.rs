@@ -3,4 +3,13 @@
 mod client;
 mod helpers;
 mod process;
+mod sim_admin;
+mod sim_cli;
+mod sim_limits;
+mod sim_logs;
+mod sim_paging;
+mod sim_shapes;
+mod sim_spec;
+mod sim_support;
+mod sim_writes;
 mod sync;
