@@ -32,6 +32,7 @@ mod log_gen;
 mod log_view;
 mod logs;
 mod model;
+mod org_fixtures;
 mod org_gen;
 mod pipeline;
 mod render;

@@ -10,9 +10,8 @@ use super::catalog::{
     TITLES,
 };
 use super::logs::LogStore;
-use super::model::{
-    App, AppUser, Group, Hook, Org, PVal, Policy, Profile, Realm, Status, User, UserType,
-};
+use super::model::{App, AppUser, Group, Org, PVal, Profile, Status, User};
+use super::org_fixtures;
 use super::util::{Rng, okta_id};
 
 const DAY: i64 = 86_400_000;
@@ -309,121 +308,15 @@ fn gen_apps(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -> 
     apps
 }
 
-fn gen_static(plan: &Plan, rng: &mut Rng, org: &mut Org) {
-    let t0 = plan.now - 3 * 365 * DAY;
-    let types = [
-        (
-            "user",
-            "User",
-            "Okta user profile template with default permission settings",
-            true,
-        ),
-        (
-            "contractor",
-            "Contractor",
-            "People who work for vendors",
-            false,
-        ),
-        ("partner", "Partner", "Partner organization users", false),
-    ];
-    for (name, display, desc, default) in types {
-        let id = okta_id("oty", rng);
-        org.user_types.push(UserType {
-            id,
-            name: name.into(),
-            display_name: display.into(),
-            description: desc.into(),
-            default,
-            created: t0,
-        });
-    }
-    let realms = [
-        ("Default Realm", true, vec![]),
-        ("Car Co", false, vec!["carco.example.com".to_string()]),
-        (
-            "Partner Portal",
-            false,
-            vec!["partners.example.com".to_string()],
-        ),
-    ];
-    for (name, default, domains) in realms {
-        let id = okta_id("guo", rng);
-        org.realms.push(Realm {
-            id,
-            name: name.into(),
-            default,
-            domains,
-            created: t0 + rng.range(0, DAY),
-        });
-    }
-    let policies = [
-        ("OKTA_SIGN_ON", "Default Policy", true),
-        ("OKTA_SIGN_ON", "Contractors sign-on", false),
-        ("PASSWORD", "Default Policy", true),
-        ("PASSWORD", "Strict passwords", false),
-        ("MFA_ENROLL", "Default Policy", true),
-        ("ACCESS_POLICY", "Default Policy", true),
-        ("ACCESS_POLICY", "Admin apps", false),
-        ("IDP_DISCOVERY", "Idp Discovery Policy", true),
-        ("PROFILE_ENROLLMENT", "Default Policy", true),
-    ];
-    for (i, (kind, name, system)) in policies.into_iter().enumerate() {
-        let id = okta_id("00p", rng);
-        let priority = if system { 2 } else { 1 };
-        org.policies.push(Policy {
-            id,
-            kind,
-            name: name.into(),
-            active: i != 6,
-            priority,
-            system,
-            created: t0 + rng.range(0, DAY),
-        });
-    }
-}
-
-fn gen_hooks(plan: &Plan, rng: &mut Rng, logs: &mut LogStore) -> Vec<Hook> {
-    (0..2)
-        .map(|i| {
-            let id = okta_id("who", rng);
-            let name = if i == 0 {
-                "SIEM forwarder"
-            } else {
-                "Old provisioning hook"
-            };
-            let created = plan.now - rng.range(30 * DAY, 300 * DAY);
-            Hook {
-                ent: logs.add_ent("EventHook", &id, name, name),
-                id,
-                name: name.into(),
-                description: None,
-                active: i == 0,
-                verified: i == 0,
-                created,
-                last_updated: created,
-                events: vec![
-                    "user.lifecycle.create".into(),
-                    "user.lifecycle.deactivate".into(),
-                ],
-                filter: None,
-                uri: format!("http://127.0.0.1:9/hook{i}"),
-                headers: vec![],
-                auth_key: Some("Authorization".into()),
-                auth_value: Some("secret".into()),
-            }
-        })
-        .collect()
-}
-
 /// Build the whole org (without log history) and register its entities in `logs`.
 pub fn build(plan: &Plan, logs: &mut LogStore) -> Org {
     let mut rng = Rng::new(plan.seed);
     let mut org = Org::default();
-    gen_static(plan, &mut rng, &mut org);
+    org_fixtures::static_records(plan.now, &mut rng, &mut org);
     let users = gen_users(plan, &mut rng, org.user_types.len() as u16, logs);
     let groups = gen_groups(plan, &mut rng, &users, logs);
     let apps = gen_apps(plan, &mut rng, &users, logs);
-    org.hooks = gen_hooks(plan, &mut rng, logs);
+    org.hooks = org_fixtures::hooks(plan.now, &mut rng, logs);
     org.admin_id = users.first().map(|u| u.id.clone()).unwrap_or_default();
     org.groups = groups.into_iter().map(|g| (g.id.clone(), g)).collect();
     org.apps = apps.into_iter().map(|a| (a.id.clone(), a)).collect();
