@@ -237,6 +237,8 @@ pub struct Org {
     pub hooks: Vec<Hook>,
     /// The admin whose API token the simulator accepts; actor of API-driven events.
     pub admin_id: String,
+    /// Bumped on every write (see `World::emit`).
+    pub version: u64,
 }
 
 impl Org {
