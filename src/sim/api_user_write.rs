@@ -249,6 +249,25 @@ pub async fn create(
     ok(render::user(&w.org.users[&id], &w.org, &s.base_url, true))
 }
 
+/// The profile after an update: merged for POST, replaced for PUT, `None` when unchanged.
+fn next_profile(old: &Profile, body: &Value, replace: bool) -> Result<Option<Profile>, ApiError> {
+    match body.get("profile") {
+        Some(pv) if replace => Ok(Some(profile_from(pv)?)),
+        Some(pv) => {
+            let mut merged = old.clone();
+            for (k, v) in profile_from(pv)?.0 {
+                merged.set(k, v);
+            }
+            Ok(Some(merged))
+        }
+        None if replace => Err(ApiError::validation(
+            "profile",
+            "profile: The field cannot be left blank",
+        )),
+        None => Ok(None),
+    }
+}
+
 /// Apply an update body; `replace` drops profile fields the body leaves out.
 fn update_user(
     w: &mut World,
@@ -260,23 +279,7 @@ fn update_user(
     let now = now_ms();
     let (ty, realm) = type_and_realm(w, body)?;
     let old_login = w.org.users[key].login().to_lowercase();
-    let new_profile = match body.get("profile") {
-        Some(pv) if replace => Some(profile_from(pv)?),
-        Some(pv) => {
-            let mut merged = w.org.users[key].profile.clone();
-            for (k, v) in profile_from(pv)?.0 {
-                merged.set(k, v);
-            }
-            Some(merged)
-        }
-        None if replace => {
-            return Err(ApiError::validation(
-                "profile",
-                "profile: The field cannot be left blank",
-            ));
-        }
-        None => None,
-    };
+    let new_profile = next_profile(&w.org.users[key].profile, body, replace)?;
     if let Some(p) = &new_profile {
         check_profile(p)?;
         check_login_free(w, p.get_str("login").unwrap_or(""), Some(key))?;

@@ -168,10 +168,48 @@ struct LogEventOut<'a> {
     target: Option<Vec<EntOut<'a>>>,
 }
 
+fn client<'a>(v: &View<'a>, geo: Geo<'a>) -> Client<'a> {
+    let &(ua, os, browser) = v.agent();
+    Client {
+        user_agent: UserAgent {
+            raw_user_agent: ua,
+            os,
+            browser,
+        },
+        zone: "null",
+        device: "Computer",
+        id: None,
+        ip_address: v.loc().0,
+        geographical_context: geo,
+    }
+}
+
+fn auth_context(session: &str) -> AuthContext<'_> {
+    AuthContext {
+        authentication_provider: None,
+        credential_provider: None,
+        credential_type: None,
+        issuer: None,
+        interface: None,
+        authentication_step: 0,
+        external_session_id: session,
+        root_session_id: session,
+    }
+}
+
+fn debug_context(rid: &str) -> DebugContext<'_> {
+    let debug_data = DebugData {
+        request_id: rid,
+        request_uri: "/api/v1/users",
+        url: "/api/v1/users?",
+        threat_suspected: "false",
+    };
+    DebugContext { debug_data }
+}
+
 fn write_event(v: &View<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
     let k = &KINDS[v.ev.kind as usize];
     let &(ip, city, state, country, postal, lat, lon, isp) = v.loc();
-    let &(ua, os, browser) = v.agent();
     let geo = Geo {
         city,
         state,
@@ -186,6 +224,19 @@ fn write_event(v: &View<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
         mix2(v.ev.actor as u64, v.store.seed) as u128 * 31
     );
     let targets: Vec<EntOut<'_>> = v.targets().map(|e| EntOut::of(Some(e))).collect();
+    let security = Security {
+        as_number: 7922 + v.ev.actor % 5,
+        as_org: isp,
+        isp,
+        domain: None,
+        is_proxy: false,
+    };
+    let hop = Hop {
+        ip,
+        geographical_context: geo,
+        version: "V4",
+        source: None,
+    };
     let ev = LogEventOut {
         uuid: v.uuid(),
         published: fmt_ms(v.ev.published),
@@ -195,58 +246,18 @@ fn write_event(v: &View<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
         legacy_event_type: (!k.legacy.is_empty()).then_some(k.legacy),
         display_message: k.display,
         actor: EntOut::of(v.actor()),
-        client: Client {
-            user_agent: UserAgent {
-                raw_user_agent: ua,
-                os,
-                browser,
-            },
-            zone: "null",
-            device: "Computer",
-            id: None,
-            ip_address: ip,
-            geographical_context: geo,
-        },
+        client: client(v, geo),
         device: None,
-        authentication_context: AuthContext {
-            authentication_provider: None,
-            credential_provider: None,
-            credential_type: None,
-            issuer: None,
-            interface: None,
-            authentication_step: 0,
-            external_session_id: &session,
-            root_session_id: &session,
-        },
+        authentication_context: auth_context(&session),
         outcome: Outcome { result, reason },
-        security_context: Security {
-            as_number: 7922 + v.ev.actor % 5,
-            as_org: isp,
-            isp,
-            domain: None,
-            is_proxy: false,
-        },
-        debug_context: DebugContext {
-            debug_data: DebugData {
-                request_id: &rid,
-                request_uri: "/api/v1/users",
-                url: "/api/v1/users?",
-                threat_suspected: "false",
-            },
-        },
+        security_context: security,
+        debug_context: debug_context(&rid),
         transaction: Transaction {
             kind: if k.self_service { "WEB" } else { "JOB" },
             id: &rid,
             detail: Empty {},
         },
-        request: Request {
-            ip_chain: [Hop {
-                ip,
-                geographical_context: geo,
-                version: "V4",
-                source: None,
-            }],
-        },
+        request: Request { ip_chain: [hop] },
         target: (!targets.is_empty()).then_some(targets),
     };
     serde_json::to_writer(out, &ev)

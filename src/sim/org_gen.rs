@@ -118,61 +118,59 @@ fn user_times(u: &mut User, rng: &mut Rng, now: i64) {
     };
 }
 
-/// Users in `created` order, in runs sharing `created` and runs sharing `lastUpdated`.
-fn gen_users(plan: &Plan, rng: &mut Rng, type_count: u16, logs: &mut LogStore) -> Vec<User> {
-    let n = plan.users;
-    let start = plan.now - 3 * 365 * DAY;
-    let span = 3 * 365 * DAY - DAY;
-    let run_len = |rng: &mut Rng| {
-        if rng.chance(0.5) {
-            1
-        } else {
-            rng.range(2, 50) as usize
-        }
-    };
+fn run_len(rng: &mut Rng) -> usize {
+    if rng.chance(0.5) {
+        1
+    } else {
+        rng.range(2, 50) as usize
+    }
+}
+
+/// `n` creation times over the three years before `now`, sorted, in runs of 1-50 equal values.
+fn creation_times(n: usize, now: i64, rng: &mut Rng) -> Vec<i64> {
+    let start = now - 3 * 365 * DAY;
     let mut created = Vec::with_capacity(n);
     while created.len() < n {
         let len = run_len(rng).min(n - created.len());
-        let t = start + rng.range(0, span);
+        let t = start + rng.range(0, 3 * 365 * DAY - DAY);
         created.extend(std::iter::repeat_n(t, len));
     }
     created.sort_unstable();
+    created
+}
+
+/// User 0 is the admin whose token the simulator accepts.
+fn make_admin(admin: &mut User, rng: &mut Rng, now: i64) {
+    admin.status = Status::Active;
+    for k in ["login", "email"] {
+        admin
+            .profile
+            .set(Cow::Borrowed(k), PVal::Str("admin@example.com".into()));
+    }
+    user_times(admin, rng, now);
+}
+
+/// Users in `created` order, in runs sharing `created` and runs sharing `lastUpdated`.
+fn gen_users(plan: &Plan, rng: &mut Rng, type_count: u16, logs: &mut LogStore) -> Vec<User> {
+    let n = plan.users;
+    let created = creation_times(n, plan.now, rng);
     let mut users = Vec::with_capacity(n);
     let mut i = 0;
     while i < n {
         let len = run_len(rng).min(n - i);
-        let max_created = created[i + len - 1];
-        let lu = rng.range(max_created, plan.now - 1000);
+        let lu = rng.range(created[i + len - 1], plan.now - 1000);
         for &c in &created[i..i + len] {
-            users.push(new_user(
-                rng,
-                (users.len()) as u64,
-                c,
-                lu,
-                plan.now,
-                type_count,
-            ));
+            let serial = users.len() as u64;
+            users.push(new_user(rng, serial, c, lu, plan.now, type_count));
         }
         i += len;
     }
     if let Some(admin) = users.first_mut() {
-        admin.status = Status::Active;
-        admin.profile.set(
-            Cow::Borrowed("login"),
-            PVal::Str("admin@example.com".into()),
-        );
-        admin.profile.set(
-            Cow::Borrowed("email"),
-            PVal::Str("admin@example.com".into()),
-        );
-        user_times(admin, rng, plan.now);
+        make_admin(admin, rng, plan.now);
     }
     for u in &mut users {
-        let name = format!(
-            "{} {}",
-            u.profile.get_str("firstName").unwrap_or(""),
-            u.profile.get_str("lastName").unwrap_or("")
-        );
+        let first = u.profile.get_str("firstName").unwrap_or("");
+        let name = format!("{first} {}", u.profile.get_str("lastName").unwrap_or(""));
         u.ent = logs.add_ent("User", &u.id, u.login(), &name);
     }
     users
