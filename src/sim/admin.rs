@@ -177,24 +177,10 @@ pub async fn create_users(
         {
             continue;
         }
-        let u = User {
-            id: new_user_id(&w, &format!("create{serial}")),
-            status: Status::Active,
-            created: now,
-            activated: Some(now),
-            status_changed: Some(now),
-            last_login: None,
-            last_updated: now,
-            password_changed: Some(now),
-            type_idx: 0,
-            realm_idx: None,
-            provider: "OKTA",
-            recovery_question: None,
-            password: None,
-            profile,
-            factors: 1,
-            ent: 0,
-        };
+        let mut u = User::new(new_user_id(&w, &format!("create{serial}")), now, profile);
+        u.status = Status::Active;
+        (u.activated, u.status_changed, u.password_changed) = (Some(now), Some(now), Some(now));
+        u.factors = 1;
         created.push(u.id.clone());
         let ent = insert_user(&mut w, u);
         w.emit("user.lifecycle.create", [ent, u32::MAX], "sim-create");

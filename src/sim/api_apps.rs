@@ -38,29 +38,29 @@ fn render_app(a: &App, base: &str, expand: Option<&str>) -> Value {
     v
 }
 
+/// The apps `filter`: `id`, `status`, `name`, `user.id` and a few more.
+fn apps_filter(p: &Params) -> Result<Option<scim::Expr>, ApiError> {
+    let Some(f) = p.get("filter") else {
+        return Ok(None);
+    };
+    let bad = |m: String| ApiError::new(400, "E0000031", "Invalid search criteria.").cause(m);
+    let e = scim::parse(f).map_err(bad)?;
+    let allowed = [
+        "id",
+        "status",
+        "name",
+        "user.id",
+        "group.id",
+        "credentials.signing.kid",
+    ];
+    scim::check_attrs(&e, &allowed).map_err(bad)?;
+    Ok(Some(e))
+}
+
 pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiResult {
     let p = Params::parse(raw.as_deref());
     let limit = p.limit(20, 200)?;
-    let bad = |m: String| ApiError::new(400, "E0000031", "Invalid search criteria.").cause(m);
-    let filter = match p.get("filter") {
-        Some(f) => {
-            let e = scim::parse(f).map_err(bad)?;
-            scim::check_attrs(
-                &e,
-                &[
-                    "id",
-                    "status",
-                    "name",
-                    "user.id",
-                    "group.id",
-                    "credentials.signing.kid",
-                ],
-            )
-            .map_err(bad)?;
-            Some(e)
-        }
-        None => None,
-    };
+    let filter = apps_filter(&p)?;
     let q = p.get("q").map(str::to_lowercase);
     let w = lock(&s.world);
     let keep = |a: &App| {

@@ -32,23 +32,67 @@ fn invalid(field: &str, why: &str) -> ApiError {
     ApiError::validation(field, format!("{field}: {why}"))
 }
 
+fn strings(b: &Value, ptr: &str) -> Vec<String> {
+    let items = b
+        .pointer(ptr)
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    items.filter_map(|v| v.as_str().map(String::from)).collect()
+}
+
+fn header_pairs(b: &Value) -> Vec<(String, String)> {
+    let items = b
+        .pointer("/channel/config/headers")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten();
+    let pair = |h: &Value| {
+        Some((
+            h.get("key")?.as_str()?.to_string(),
+            h.get("value")?.as_str()?.to_string(),
+        ))
+    };
+    items.filter_map(pair).collect()
+}
+
+/// `authScheme`: only HEADER; the value is optional on replace.
+fn auth_scheme(b: &Value) -> Result<Option<(String, Option<String>)>, ApiError> {
+    let Some(a) = b
+        .pointer("/channel/config/authScheme")
+        .filter(|a| !a.is_null())
+    else {
+        return Ok(None);
+    };
+    if a.get("type").and_then(Value::as_str) != Some("HEADER") {
+        return Err(invalid(
+            "channel.config.authScheme.type",
+            "Only HEADER is supported",
+        ));
+    }
+    let key = a
+        .get("key")
+        .and_then(Value::as_str)
+        .unwrap_or("Authorization")
+        .to_string();
+    Ok(Some((
+        key,
+        a.get("value").and_then(Value::as_str).map(String::from),
+    )))
+}
+
 pub fn parse_spec(b: &Value) -> Result<HookSpec, ApiError> {
     let s = |p: &str| b.pointer(p).and_then(Value::as_str);
+    let blank = "The field cannot be left blank";
     let name = s("/name")
         .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| invalid("name", "The field cannot be left blank"))?;
+        .ok_or_else(|| invalid("name", blank))?;
     if s("/events/type") != Some("EVENT_TYPE") {
         return Err(invalid("events.type", "Only EVENT_TYPE is supported"));
     }
-    let events: Vec<String> = b
-        .pointer("/events/items")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| v.as_str().map(String::from))
-        .collect();
+    let events = strings(b, "/events/items");
     if events.is_empty() {
-        return Err(invalid("events.items", "The field cannot be left blank"));
+        return Err(invalid("events.items", blank));
     }
     if s("/channel/type") != Some("HTTP") || s("/channel/version") != Some("1.0.0") {
         return Err(invalid(
@@ -56,39 +100,10 @@ pub fn parse_spec(b: &Value) -> Result<HookSpec, ApiError> {
             "channel.type must be HTTP and channel.version 1.0.0",
         ));
     }
-    let uri = s("/channel/config/uri")
-        .ok_or_else(|| invalid("channel.config.uri", "The field cannot be left blank"))?;
+    let uri = s("/channel/config/uri").ok_or_else(|| invalid("channel.config.uri", blank))?;
     if url::Url::parse(uri).is_err() {
         return Err(invalid("channel.config.uri", "Invalid URI"));
     }
-    let headers = b
-        .pointer("/channel/config/headers")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|h| {
-            Some((
-                h.get("key")?.as_str()?.to_string(),
-                h.get("value")?.as_str()?.to_string(),
-            ))
-        })
-        .collect();
-    let auth = match b.pointer("/channel/config/authScheme") {
-        None | Some(Value::Null) => None,
-        Some(a) if a.get("type").and_then(Value::as_str) == Some("HEADER") => Some((
-            a.get("key")
-                .and_then(Value::as_str)
-                .unwrap_or("Authorization")
-                .to_string(),
-            a.get("value").and_then(Value::as_str).map(String::from),
-        )),
-        Some(_) => {
-            return Err(invalid(
-                "channel.config.authScheme.type",
-                "Only HEADER is supported",
-            ));
-        }
-    };
     Ok(HookSpec {
         name: name.to_string(),
         description: s("/description").map(String::from),
@@ -98,8 +113,8 @@ pub fn parse_spec(b: &Value) -> Result<HookSpec, ApiError> {
             .filter(|f| !f.is_null())
             .cloned(),
         uri: uri.to_string(),
-        headers,
-        auth,
+        headers: header_pairs(b),
+        auth: auth_scheme(b)?,
     })
 }
 

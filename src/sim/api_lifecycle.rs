@@ -7,11 +7,12 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::{Value, json};
 
+use super::logs::NONE;
 use super::model::Status;
 use super::pipeline::Ctx;
 use super::render;
 use super::respond::{ApiError, ApiResult, Params, no_content, ok, parse_body};
-use super::state::{Shared, lock};
+use super::state::{Shared, World, lock};
 use super::util::{Rng, mix2, now_ms, okta_id};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,35 +110,16 @@ fn token(seed: u64, id: &str) -> String {
     )
 }
 
-pub async fn lifecycle(
-    State(s): State<Arc<Shared>>,
-    Extension(ctx): Extension<Ctx>,
-    Path((id, op)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult {
-    let p = Params::parse(raw.as_deref());
-    let action = Action::parse(&op).ok_or_else(|| ApiError::not_found(&op))?;
-    if action == Action::ResetPassword && p.get("sendEmail").is_none() {
-        return Err(ApiError::new(
-            400,
-            "E0000028",
-            "The request is missing a required parameter.",
-        )
-        .cause("sendEmail: is required"));
-    }
-    let mut w = lock(&s.world);
-    let key = w
-        .org
-        .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+/// Apply `action` to the user at `key`; false when nothing changed (deactivating twice).
+fn apply(w: &mut World, key: &str, action: Action, rid: &str) -> Result<bool, ApiError> {
     let now = now_ms();
-    let Some(u) = w.org.users.get_mut(&key) else {
-        return Err(ApiError::not_found(&id));
+    let Some(u) = w.org.users.get_mut(key) else {
+        return Err(ApiError::not_found(key));
     };
     let has_pw = u.password.is_some() || u.password_changed.is_some();
     let to = transition(u.status, action, has_pw)?;
     if action == Action::Deactivate && u.status == Status::Deprovisioned {
-        return ok(json!({}));
+        return Ok(false);
     }
     if to != u.status {
         u.status = to;
@@ -151,7 +133,34 @@ pub async fn lifecycle(
     }
     u.last_updated = now;
     let ent = u.ent;
-    w.emit(action.event(), [ent, u32::MAX], &ctx.request_id);
+    w.emit(action.event(), [ent, NONE], rid);
+    Ok(true)
+}
+
+pub async fn lifecycle(
+    State(s): State<Arc<Shared>>,
+    Extension(ctx): Extension<Ctx>,
+    Path((id, op)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult {
+    let p = Params::parse(raw.as_deref());
+    let action = Action::parse(&op).ok_or_else(|| ApiError::not_found(&op))?;
+    if action == Action::ResetPassword && p.get("sendEmail").is_none() {
+        let e = ApiError::new(
+            400,
+            "E0000028",
+            "The request is missing a required parameter.",
+        );
+        return Err(e.cause("sendEmail: is required"));
+    }
+    let mut w = lock(&s.world);
+    let key = w
+        .org
+        .user_key(&id)
+        .ok_or_else(|| ApiError::not_found(&id))?;
+    if !apply(&mut w, &key, action, &ctx.request_id)? {
+        return ok(json!({}));
+    }
     let base = &s.base_url;
     let tok = token(s.seed, &key);
     match action {
@@ -166,6 +175,25 @@ pub async fn lifecycle(
         Action::ExpirePassword => ok(render::user(&w.org.users[&key], &w.org, base, true)),
         _ => ok(json!({})),
     }
+}
+
+/// Statuses that may change password, and the old-password check.
+fn may_change_password(status: Status, stored: Option<&str>, old: &str) -> Result<(), ApiError> {
+    if !matches!(
+        status,
+        Status::Staged | Status::Active | Status::PasswordExpired | Status::Recovery
+    ) {
+        return Err(ApiError::new(
+            403,
+            "E0000038",
+            "This operation is not allowed in the user's current status.",
+        ));
+    }
+    if stored.is_some_and(|p| p != old) {
+        let e = ApiError::new(403, "E0000014", "Update of credentials failed");
+        return Err(e.cause("oldPassword: The credentials provided were incorrect."));
+    }
+    Ok(())
 }
 
 pub async fn change_password(
@@ -191,38 +219,17 @@ pub async fn change_password(
     let Some(u) = w.org.users.get_mut(&key) else {
         return Err(ApiError::not_found(&id));
     };
-    if !matches!(
-        u.status,
-        Status::Staged | Status::Active | Status::PasswordExpired | Status::Recovery
-    ) {
-        return Err(ApiError::new(
-            403,
-            "E0000038",
-            "This operation is not allowed in the user's current status.",
-        ));
-    }
-    if u.password.as_deref().is_some_and(|p| p != old) {
-        return Err(
-            ApiError::new(403, "E0000014", "Update of credentials failed")
-                .cause("oldPassword: The credentials provided were incorrect."),
-        );
-    }
+    may_change_password(u.status, u.password.as_deref(), old)?;
     let now = now_ms();
-    u.password = Some(new.into());
-    u.password_changed = Some(now);
-    u.last_updated = now;
+    (u.password, u.password_changed, u.last_updated) = (Some(new.into()), Some(now), now);
     if matches!(u.status, Status::PasswordExpired | Status::Recovery) {
-        u.status = Status::Active;
-        u.status_changed = Some(now);
+        (u.status, u.status_changed) = (Status::Active, Some(now));
     }
-    let ent = u.ent;
-    let creds = json!({"password": {}, "recovery_question": u.recovery_question.as_deref().map(|q| json!({"question": q})),
+    let creds = json!({"password": {},
+        "recovery_question": u.recovery_question.as_deref().map(|q| json!({"question": q})),
         "provider": {"type": u.provider, "name": u.provider}});
-    w.emit(
-        "user.account.update_password",
-        [ent, u32::MAX],
-        &ctx.request_id,
-    );
+    let ent = u.ent;
+    w.emit("user.account.update_password", [ent, NONE], &ctx.request_id);
     ok(creds)
 }
 

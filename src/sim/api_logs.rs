@@ -7,9 +7,10 @@ use std::sync::Arc;
 use axum::extract::{RawQuery, State};
 
 use super::cursor;
+use super::log_json;
 use super::log_view::{self, View};
 use super::logs::{Bounded, Event, Pos};
-use super::respond::{ApiError, ApiResult, Params, page};
+use super::respond::{ApiError, ApiResult, Params, page_body};
 use super::state::{Shared, lock};
 use super::util::{now_ms, parse_ms};
 
@@ -122,9 +123,6 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
         });
         (events, next)
     };
-    let items = events
-        .into_iter()
-        .map(|e| log_view::render(&View { store, ev: e }))
-        .collect();
-    page(&s.base_url, PATH, raw.as_deref(), items, next)
+    let body = log_json::page(store, &events);
+    page_body(&s.base_url, PATH, raw.as_deref(), body, next)
 }

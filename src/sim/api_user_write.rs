@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::Value;
 
+use super::logs::NONE;
 use super::model::{PVal, Profile, Status, User};
 use super::pipeline::Ctx;
 use super::render;
@@ -169,6 +170,43 @@ fn type_and_realm(w: &World, body: &Value) -> Result<(u16, Option<u16>), ApiErro
     Ok((ty, realm))
 }
 
+/// The status a new user starts in.
+pub fn initial_status(
+    activate: bool,
+    provider: bool,
+    has_password: bool,
+    next_login: Option<&str>,
+) -> Status {
+    match (activate || provider, provider, has_password, next_login) {
+        (false, ..) => Status::Staged,
+        (_, true, _, _) => Status::Active,
+        (_, _, _, Some("changePassword")) => Status::PasswordExpired,
+        (_, _, true, _) => Status::Active,
+        _ => Status::Provisioned,
+    }
+}
+
+/// `groupIds` of a create body; every one must be an existing OKTA_GROUP.
+fn group_ids(w: &World, body: &Value) -> Result<Vec<String>, ApiError> {
+    let ids: Vec<String> = body
+        .get("groupIds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|g| g.as_str().map(String::from))
+        .collect();
+    match ids
+        .iter()
+        .find(|g| w.org.groups.get(*g).is_none_or(|g| g.built_in))
+    {
+        Some(g) => Err(ApiError::validation(
+            "groupIds",
+            format!("groupIds: Group {g} cannot be assigned"),
+        )),
+        None => Ok(ids),
+    }
+}
+
 pub async fn create(
     State(s): State<Arc<Shared>>,
     Extension(ctx): Extension<Ctx>,
@@ -176,66 +214,29 @@ pub async fn create(
     body: Bytes,
 ) -> ApiResult {
     let p = Params::parse(raw.as_deref());
-    let body = parse_body(&body)?.ok_or_else(|| {
-        ApiError::validation("profile", "profile: The field cannot be left blank")
-    })?;
+    let blank = || ApiError::validation("profile", "profile: The field cannot be left blank");
+    let body = parse_body(&body)?.ok_or_else(blank)?;
     let profile = profile_from(body.get("profile").unwrap_or(&Value::Null))?;
     check_profile(&profile)?;
-    let (activate, provider) = (p.flag("activate", true), p.flag("provider", false));
     let mut w = lock(&s.world);
     check_login_free(&w, profile.get_str("login").unwrap_or(""), None)?;
     let (type_idx, realm_idx) = type_and_realm(&w, &body)?;
-    let groups: Vec<String> = body
-        .get("groupIds")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|g| g.as_str().map(String::from))
-        .collect();
-    if let Some(g) = groups
-        .iter()
-        .find(|g| w.org.groups.get(*g).is_none_or(|g| g.built_in))
-    {
-        return Err(ApiError::validation(
-            "groupIds",
-            format!("groupIds: Group {g} cannot be assigned"),
-        ));
-    }
+    let groups = group_ids(&w, &body)?;
     let now = now_ms();
-    let mut u = User {
-        id: new_user_id(&w, &ctx.request_id),
-        status: Status::Staged,
-        created: now,
-        activated: None,
-        status_changed: None,
-        last_login: None,
-        last_updated: now,
-        password_changed: None,
-        type_idx,
-        realm_idx,
-        provider: "OKTA",
-        recovery_question: None,
-        password: None,
-        profile,
-        factors: 0,
-        ent: 0,
-    };
+    let mut u = User::new(new_user_id(&w, &ctx.request_id), now, profile);
+    (u.type_idx, u.realm_idx) = (type_idx, realm_idx);
     let has_pw = apply_credentials(&mut u, body.get("credentials").unwrap_or(&Value::Null), now);
-    if activate || provider {
-        u.status = match (provider, has_pw, p.get("nextLogin")) {
-            (true, _, _) => Status::Active,
-            (_, _, Some("changePassword")) => Status::PasswordExpired,
-            (_, true, _) => Status::Active,
-            _ => Status::Provisioned,
-        };
+    let (activate, provider) = (p.flag("activate", true), p.flag("provider", false));
+    u.status = initial_status(activate, provider, has_pw, p.get("nextLogin"));
+    if u.status != Status::Staged {
         u.activated = Some(now);
         u.status_changed = Some(now);
     }
     let (id, status) = (u.id.clone(), u.status);
     let ent = insert_user(&mut w, u);
-    w.emit("user.lifecycle.create", [ent, u32::MAX], &ctx.request_id);
+    w.emit("user.lifecycle.create", [ent, NONE], &ctx.request_id);
     if status != Status::Staged {
-        w.emit("user.lifecycle.activate", [ent, u32::MAX], &ctx.request_id);
+        w.emit("user.lifecycle.activate", [ent, NONE], &ctx.request_id);
     }
     for g in groups {
         if let Some(group) = w.org.groups.get_mut(&g) {
@@ -246,6 +247,25 @@ pub async fn create(
         }
     }
     ok(render::user(&w.org.users[&id], &w.org, &s.base_url, true))
+}
+
+/// The profile after an update: merged for POST, replaced for PUT, `None` when unchanged.
+fn next_profile(old: &Profile, body: &Value, replace: bool) -> Result<Option<Profile>, ApiError> {
+    match body.get("profile") {
+        Some(pv) if replace => Ok(Some(profile_from(pv)?)),
+        Some(pv) => {
+            let mut merged = old.clone();
+            for (k, v) in profile_from(pv)?.0 {
+                merged.set(k, v);
+            }
+            Ok(Some(merged))
+        }
+        None if replace => Err(ApiError::validation(
+            "profile",
+            "profile: The field cannot be left blank",
+        )),
+        None => Ok(None),
+    }
 }
 
 /// Apply an update body; `replace` drops profile fields the body leaves out.
@@ -259,23 +279,7 @@ fn update_user(
     let now = now_ms();
     let (ty, realm) = type_and_realm(w, body)?;
     let old_login = w.org.users[key].login().to_lowercase();
-    let new_profile = match body.get("profile") {
-        Some(pv) if replace => Some(profile_from(pv)?),
-        Some(pv) => {
-            let mut merged = w.org.users[key].profile.clone();
-            for (k, v) in profile_from(pv)?.0 {
-                merged.set(k, v);
-            }
-            Some(merged)
-        }
-        None if replace => {
-            return Err(ApiError::validation(
-                "profile",
-                "profile: The field cannot be left blank",
-            ));
-        }
-        None => None,
-    };
+    let new_profile = next_profile(&w.org.users[key].profile, body, replace)?;
     if let Some(p) = &new_profile {
         check_profile(p)?;
         check_login_free(w, p.get_str("login").unwrap_or(""), Some(key))?;
@@ -385,4 +389,48 @@ pub async fn delete(
         );
     }
     no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_users_start_in_the_status_okta_gives_them() {
+        let cases = [
+            (false, false, true, None, Status::Staged),
+            (true, false, true, None, Status::Active),
+            (true, false, false, None, Status::Provisioned),
+            (
+                true,
+                false,
+                true,
+                Some("changePassword"),
+                Status::PasswordExpired,
+            ),
+            (false, true, false, None, Status::Active),
+        ];
+        for (activate, provider, pw, next, want) in cases {
+            assert_eq!(
+                initial_status(activate, provider, pw, next),
+                want,
+                "{activate} {provider} {pw} {next:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn profiles_need_login_email_and_names() {
+        let p = |v: serde_json::Value| profile_from(&v).unwrap();
+        let ok = serde_json::json!({"login": "a@b.c", "email": "a@b.c", "firstName": "A", "lastName": "B"});
+        assert!(check_profile(&p(ok.clone())).is_ok());
+        for k in REQUIRED {
+            let mut v = ok.clone();
+            v[k] = serde_json::json!(" ");
+            assert_eq!(check_profile(&p(v)).unwrap_err().code, "E0000001", "{k}");
+        }
+        let mut v = ok;
+        v["email"] = serde_json::json!("nope");
+        assert!(check_profile(&p(v)).is_err());
+    }
 }

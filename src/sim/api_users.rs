@@ -12,7 +12,7 @@ use super::model::{Org, Status, User};
 use super::render;
 use super::respond::{ApiError, ApiResult, Params, ok, page};
 use super::scim::Tree;
-use super::state::{Shared, lock};
+use super::state::{Shared, World, lock};
 use super::user_query::{self, Pred, Sort};
 
 const PATH: &str = "/api/v1/users";
@@ -27,8 +27,11 @@ fn bad_cursor() -> ApiError {
 
 pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiResult {
     let p = Params::parse(raw.as_deref());
-    let w = lock(&s.world);
-    let org = &w.org;
+    let mut guard = lock(&s.world);
+    let World {
+        org, sort_cache, ..
+    } = &mut *guard;
+    let org = &*org;
     let render = |us: Vec<&User>| {
         us.into_iter()
             .map(|u| render::user(u, org, &s.base_url, false))
@@ -63,7 +66,7 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
             desc: false,
         }
     };
-    let (users, next) = searched_page(org, &tree, &sort, p.get("after"), limit)?;
+    let (users, next) = searched_page(org, sort_cache, &tree, &sort, p.get("after"), limit)?;
     let next = next.map(|c| p.with_after(&c, &[]));
     page(&s.base_url, PATH, raw.as_deref(), render(users), next)
 }
@@ -114,6 +117,7 @@ fn plain_page<'a>(
 
 fn searched_page<'a>(
     org: &'a Org,
+    cache: &mut Option<user_query::SortIndex>,
     tree: &Tree<Pred>,
     sort: &Sort,
     after: Option<&str>,
@@ -124,7 +128,8 @@ fn searched_page<'a>(
         Some(c) => Some(user_query::decode_pos(c).ok_or_else(bad_cursor)?),
     };
     let keep = |u: &User| tree.eval(&|p: &Pred| user_query::test(p, u, org));
-    let (users, more) = user_query::sorted_page(org, &keep, sort, after.as_ref(), limit);
+    let idx = user_query::index(cache, org, &sort.by);
+    let (users, more) = user_query::sorted_page(idx, org, &keep, sort.desc, after.as_ref(), limit);
     let next = match users.last() {
         Some(last) if more => Some(user_query::encode_pos(
             &user_query::key_of(last, org, &sort.by),

@@ -1,12 +1,10 @@
 //! How a stored System Log event looks from outside: its LogEvent JSON, the values its filter
 //! attributes resolve to, and the compiled `filter`/`q` predicates of `GET /api/v1/logs`.
 
-use serde_json::{Value, json};
-
-use super::catalog::{AGENTS, KINDS, LOCATIONS, OUTCOMES};
+use super::catalog::{AGENTS, KINDS, LOCATIONS, Location, OUTCOMES};
 use super::logs::{Ent, Event, LogStore, NONE};
 use super::scim::{self, Lit, Op, Tree};
-use super::util::{fmt_ms, mix2, uuid_from};
+use super::util::{mix2, uuid_from};
 
 /// Attributes a log filter can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,31 +131,20 @@ impl<'a> View<'a> {
         mix2(self.ev.seq as u64 ^ (self.store.seed << 32), salt)
     }
 
-    fn loc(
-        &self,
-    ) -> &'static (
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        &'static str,
-        f64,
-        f64,
-        &'static str,
-    ) {
+    pub fn loc(&self) -> &'static Location {
         let actor = self.ev.actor as u64;
         &LOCATIONS[(mix2(actor, self.store.seed) % LOCATIONS.len() as u64) as usize]
     }
 
-    fn agent(&self) -> &'static (&'static str, &'static str, &'static str) {
+    pub fn agent(&self) -> &'static (&'static str, &'static str, &'static str) {
         &AGENTS[(self.h(2) % AGENTS.len() as u64) as usize]
     }
 
-    fn actor(&self) -> Option<&'a Ent> {
+    pub fn actor(&self) -> Option<&'a Ent> {
         self.store.ent(self.ev.actor)
     }
 
-    fn targets(&self) -> impl Iterator<Item = &'a Ent> + '_ {
+    pub fn targets(&self) -> impl Iterator<Item = &'a Ent> + '_ {
         self.ev
             .targets
             .iter()
@@ -176,7 +163,7 @@ impl<'a> View<'a> {
         }
     }
 
-    fn outcome(&self) -> (&'static str, Option<&'static str>) {
+    pub fn outcome(&self) -> (&'static str, Option<&'static str>) {
         OUTCOMES[self.ev.outcome as usize % OUTCOMES.len()]
     }
 
@@ -247,56 +234,6 @@ impl<'a> View<'a> {
                 .any(|fl| self.any_value(*fl, &|v| v.to_lowercase().contains(w.as_str())))
         })
     }
-}
-
-fn ent_json(e: Option<&Ent>) -> Value {
-    match e {
-        Some(e) => json!({"id": &*e.id, "type": e.kind, "alternateId": &*e.alt,
-            "displayName": &*e.display, "detailEntry": null}),
-        None => json!({"id": "unknown", "type": "PublicClientApp", "alternateId": "unknown",
-            "displayName": "unknown", "detailEntry": null}),
-    }
-}
-
-/// The event as Okta's LogEvent JSON.
-pub fn render(v: &View<'_>) -> Value {
-    let k = &KINDS[v.ev.kind as usize];
-    let (ip, city, state, country, postal, lat, lon, isp) = *v.loc();
-    let (ua, os, browser) = *v.agent();
-    let geo = json!({"city": city, "state": state, "country": country, "postalCode": postal,
-        "geolocation": {"lat": lat, "lon": lon}});
-    let (result, reason) = v.outcome();
-    let rid = v.request_id();
-    let session = format!(
-        "102{:022x}",
-        mix2(v.ev.actor as u64, v.store.seed) as u128 * 31
-    );
-    let targets: Vec<Value> = v.targets().map(|e| ent_json(Some(e))).collect();
-    json!({
-        "uuid": v.uuid(),
-        "published": fmt_ms(v.ev.published),
-        "eventType": k.event_type,
-        "version": "0",
-        "severity": k.severity,
-        "legacyEventType": if k.legacy.is_empty() { Value::Null } else { json!(k.legacy) },
-        "displayMessage": k.display,
-        "actor": ent_json(v.actor()),
-        "client": {"userAgent": {"rawUserAgent": ua, "os": os, "browser": browser},
-            "zone": "null", "device": "Computer", "id": null, "ipAddress": ip,
-            "geographicalContext": geo.clone()},
-        "device": null,
-        "authenticationContext": {"authenticationProvider": null, "credentialProvider": null,
-            "credentialType": null, "issuer": null, "interface": null, "authenticationStep": 0,
-            "externalSessionId": session, "rootSessionId": session},
-        "outcome": {"result": result, "reason": reason},
-        "securityContext": {"asNumber": 7922 + (v.ev.actor % 5) as i64, "asOrg": isp,
-            "isp": isp, "domain": null, "isProxy": false},
-        "debugContext": {"debugData": {"requestId": rid.clone(),
-            "requestUri": "/api/v1/users", "url": "/api/v1/users?", "threatSuspected": "false"}},
-        "transaction": {"type": if k.self_service { "WEB" } else { "JOB" }, "id": rid, "detail": {}},
-        "request": {"ipChain": [{"ip": ip, "geographicalContext": geo, "version": "V4", "source": null}]},
-        "target": if targets.is_empty() { Value::Null } else { Value::Array(targets) },
-    })
 }
 
 #[cfg(test)]
@@ -378,35 +315,5 @@ mod tests {
         assert_eq!(n("tina"), 2);
         assert_eq!(n("tina nobody"), 0);
         assert!(keywords(&"w ".repeat(11)).is_err());
-    }
-
-    #[test]
-    fn rendered_events_carry_the_log_event_fields() {
-        let s = store();
-        let v = render(&View {
-            store: &s,
-            ev: &s.visible()[0],
-        });
-        for k in [
-            "uuid",
-            "published",
-            "eventType",
-            "version",
-            "severity",
-            "displayMessage",
-            "actor",
-            "client",
-            "authenticationContext",
-            "outcome",
-            "securityContext",
-            "debugContext",
-            "transaction",
-            "request",
-            "target",
-        ] {
-            assert!(v.get(k).is_some(), "{k}");
-        }
-        assert_eq!(v["version"], "0");
-        assert_eq!(v["target"][0]["id"], "00uTARGET");
     }
 }

@@ -29,9 +29,11 @@ mod cursor;
 mod limits;
 mod listener;
 mod log_gen;
+mod log_json;
 mod log_view;
 mod logs;
 mod model;
+mod org_fixtures;
 mod org_gen;
 mod pipeline;
 mod render;
@@ -164,7 +166,11 @@ fn build(config: &SimConfig, base_url: String) -> Shared {
         token: config.token.clone(),
         seed: config.seed,
         rate_window_ms: config.rate_window.as_millis().max(1) as i64,
-        world: Mutex::new(World { org, logs }),
+        world: Mutex::new(World {
+            org,
+            logs,
+            sort_cache: None,
+        }),
         settings: Mutex::new(Settings {
             rate_limit: config.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT),
             concurrency_limit: config.concurrency_limit,

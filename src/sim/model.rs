@@ -112,6 +112,28 @@ pub struct User {
 }
 
 impl User {
+    /// A STAGED user created at `now` with the default type and no credentials.
+    pub fn new(id: String, now: i64, profile: Profile) -> User {
+        User {
+            id,
+            status: Status::Staged,
+            created: now,
+            activated: None,
+            status_changed: None,
+            last_login: None,
+            last_updated: now,
+            password_changed: None,
+            type_idx: 0,
+            realm_idx: None,
+            provider: "OKTA",
+            recovery_question: None,
+            password: None,
+            profile,
+            factors: 0,
+            ent: 0,
+        }
+    }
+
     pub fn login(&self) -> &str {
         self.profile.get_str("login").unwrap_or("")
     }
@@ -215,6 +237,8 @@ pub struct Org {
     pub hooks: Vec<Hook>,
     /// The admin whose API token the simulator accepts; actor of API-driven events.
     pub admin_id: String,
+    /// Bumped on every write (see `World::emit`).
+    pub version: u64,
 }
 
 impl Org {

@@ -10,9 +10,8 @@ use super::catalog::{
     TITLES,
 };
 use super::logs::LogStore;
-use super::model::{
-    App, AppUser, Group, Hook, Org, PVal, Policy, Profile, Realm, Status, User, UserType,
-};
+use super::model::{App, AppUser, Group, Org, PVal, Profile, Status, User};
+use super::org_fixtures;
 use super::util::{Rng, okta_id};
 
 const DAY: i64 = 86_400_000;
@@ -119,61 +118,59 @@ fn user_times(u: &mut User, rng: &mut Rng, now: i64) {
     };
 }
 
-/// Users in `created` order, in runs sharing `created` and runs sharing `lastUpdated`.
-fn gen_users(plan: &Plan, rng: &mut Rng, type_count: u16, logs: &mut LogStore) -> Vec<User> {
-    let n = plan.users;
-    let start = plan.now - 3 * 365 * DAY;
-    let span = 3 * 365 * DAY - DAY;
-    let run_len = |rng: &mut Rng| {
-        if rng.chance(0.5) {
-            1
-        } else {
-            rng.range(2, 50) as usize
-        }
-    };
+fn run_len(rng: &mut Rng) -> usize {
+    if rng.chance(0.5) {
+        1
+    } else {
+        rng.range(2, 50) as usize
+    }
+}
+
+/// `n` creation times over the three years before `now`, sorted, in runs of 1-50 equal values.
+fn creation_times(n: usize, now: i64, rng: &mut Rng) -> Vec<i64> {
+    let start = now - 3 * 365 * DAY;
     let mut created = Vec::with_capacity(n);
     while created.len() < n {
         let len = run_len(rng).min(n - created.len());
-        let t = start + rng.range(0, span);
+        let t = start + rng.range(0, 3 * 365 * DAY - DAY);
         created.extend(std::iter::repeat_n(t, len));
     }
     created.sort_unstable();
+    created
+}
+
+/// User 0 is the admin whose token the simulator accepts.
+fn make_admin(admin: &mut User, rng: &mut Rng, now: i64) {
+    admin.status = Status::Active;
+    for k in ["login", "email"] {
+        admin
+            .profile
+            .set(Cow::Borrowed(k), PVal::Str("admin@example.com".into()));
+    }
+    user_times(admin, rng, now);
+}
+
+/// Users in `created` order, in runs sharing `created` and runs sharing `lastUpdated`.
+fn gen_users(plan: &Plan, rng: &mut Rng, type_count: u16, logs: &mut LogStore) -> Vec<User> {
+    let n = plan.users;
+    let created = creation_times(n, plan.now, rng);
     let mut users = Vec::with_capacity(n);
     let mut i = 0;
     while i < n {
         let len = run_len(rng).min(n - i);
-        let max_created = created[i + len - 1];
-        let lu = rng.range(max_created, plan.now - 1000);
+        let lu = rng.range(created[i + len - 1], plan.now - 1000);
         for &c in &created[i..i + len] {
-            users.push(new_user(
-                rng,
-                (users.len()) as u64,
-                c,
-                lu,
-                plan.now,
-                type_count,
-            ));
+            let serial = users.len() as u64;
+            users.push(new_user(rng, serial, c, lu, plan.now, type_count));
         }
         i += len;
     }
     if let Some(admin) = users.first_mut() {
-        admin.status = Status::Active;
-        admin.profile.set(
-            Cow::Borrowed("login"),
-            PVal::Str("admin@example.com".into()),
-        );
-        admin.profile.set(
-            Cow::Borrowed("email"),
-            PVal::Str("admin@example.com".into()),
-        );
-        user_times(admin, rng, plan.now);
+        make_admin(admin, rng, plan.now);
     }
     for u in &mut users {
-        let name = format!(
-            "{} {}",
-            u.profile.get_str("firstName").unwrap_or(""),
-            u.profile.get_str("lastName").unwrap_or("")
-        );
+        let first = u.profile.get_str("firstName").unwrap_or("");
+        let name = format!("{first} {}", u.profile.get_str("lastName").unwrap_or(""));
         u.ent = logs.add_ent("User", &u.id, u.login(), &name);
     }
     users
@@ -309,121 +306,15 @@ fn gen_apps(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -> 
     apps
 }
 
-fn gen_static(plan: &Plan, rng: &mut Rng, org: &mut Org) {
-    let t0 = plan.now - 3 * 365 * DAY;
-    let types = [
-        (
-            "user",
-            "User",
-            "Okta user profile template with default permission settings",
-            true,
-        ),
-        (
-            "contractor",
-            "Contractor",
-            "People who work for vendors",
-            false,
-        ),
-        ("partner", "Partner", "Partner organization users", false),
-    ];
-    for (name, display, desc, default) in types {
-        let id = okta_id("oty", rng);
-        org.user_types.push(UserType {
-            id,
-            name: name.into(),
-            display_name: display.into(),
-            description: desc.into(),
-            default,
-            created: t0,
-        });
-    }
-    let realms = [
-        ("Default Realm", true, vec![]),
-        ("Car Co", false, vec!["carco.example.com".to_string()]),
-        (
-            "Partner Portal",
-            false,
-            vec!["partners.example.com".to_string()],
-        ),
-    ];
-    for (name, default, domains) in realms {
-        let id = okta_id("guo", rng);
-        org.realms.push(Realm {
-            id,
-            name: name.into(),
-            default,
-            domains,
-            created: t0 + rng.range(0, DAY),
-        });
-    }
-    let policies = [
-        ("OKTA_SIGN_ON", "Default Policy", true),
-        ("OKTA_SIGN_ON", "Contractors sign-on", false),
-        ("PASSWORD", "Default Policy", true),
-        ("PASSWORD", "Strict passwords", false),
-        ("MFA_ENROLL", "Default Policy", true),
-        ("ACCESS_POLICY", "Default Policy", true),
-        ("ACCESS_POLICY", "Admin apps", false),
-        ("IDP_DISCOVERY", "Idp Discovery Policy", true),
-        ("PROFILE_ENROLLMENT", "Default Policy", true),
-    ];
-    for (i, (kind, name, system)) in policies.into_iter().enumerate() {
-        let id = okta_id("00p", rng);
-        let priority = if system { 2 } else { 1 };
-        org.policies.push(Policy {
-            id,
-            kind,
-            name: name.into(),
-            active: i != 6,
-            priority,
-            system,
-            created: t0 + rng.range(0, DAY),
-        });
-    }
-}
-
-fn gen_hooks(plan: &Plan, rng: &mut Rng, logs: &mut LogStore) -> Vec<Hook> {
-    (0..2)
-        .map(|i| {
-            let id = okta_id("who", rng);
-            let name = if i == 0 {
-                "SIEM forwarder"
-            } else {
-                "Old provisioning hook"
-            };
-            let created = plan.now - rng.range(30 * DAY, 300 * DAY);
-            Hook {
-                ent: logs.add_ent("EventHook", &id, name, name),
-                id,
-                name: name.into(),
-                description: None,
-                active: i == 0,
-                verified: i == 0,
-                created,
-                last_updated: created,
-                events: vec![
-                    "user.lifecycle.create".into(),
-                    "user.lifecycle.deactivate".into(),
-                ],
-                filter: None,
-                uri: format!("http://127.0.0.1:9/hook{i}"),
-                headers: vec![],
-                auth_key: Some("Authorization".into()),
-                auth_value: Some("secret".into()),
-            }
-        })
-        .collect()
-}
-
 /// Build the whole org (without log history) and register its entities in `logs`.
 pub fn build(plan: &Plan, logs: &mut LogStore) -> Org {
     let mut rng = Rng::new(plan.seed);
     let mut org = Org::default();
-    gen_static(plan, &mut rng, &mut org);
+    org_fixtures::static_records(plan.now, &mut rng, &mut org);
     let users = gen_users(plan, &mut rng, org.user_types.len() as u16, logs);
     let groups = gen_groups(plan, &mut rng, &users, logs);
     let apps = gen_apps(plan, &mut rng, &users, logs);
-    org.hooks = gen_hooks(plan, &mut rng, logs);
+    org.hooks = org_fixtures::hooks(plan.now, &mut rng, logs);
     org.admin_id = users.first().map(|u| u.id.clone()).unwrap_or_default();
     org.groups = groups.into_iter().map(|g| (g.id.clone(), g)).collect();
     org.apps = apps.into_iter().map(|a| (a.id.clone(), a)).collect();

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use axum::body::{Body, Bytes, to_bytes};
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -202,6 +203,86 @@ async fn apply_fault(
     }
 }
 
+/// Why a request was turned away before its handler.
+#[derive(Debug, Clone, Copy)]
+enum Refusal {
+    TooMany,
+    Unauthorized,
+    LengthRequired,
+}
+
+impl Refusal {
+    fn response(self) -> Response {
+        let summary = "API call exceeded rate limit due to too many requests.";
+        match self {
+            Refusal::TooMany => ApiError::new(429, "E0000047", summary).into_response(),
+            Refusal::Unauthorized => {
+                ApiError::new(401, "E0000011", "Invalid token provided").into_response()
+            }
+            Refusal::LengthRequired => html(411, "Length Required"),
+        }
+    }
+}
+
+/// Concurrency, authentication, the length rule and the rate-limit bucket, in Okta's order.
+/// Ok = the bucket's decision for an admitted request; Err = the refusal to send.
+fn admit(
+    s: &Shared,
+    parts: &Parts,
+    in_flight: u32,
+    now: i64,
+) -> Result<Decision, (Refusal, Decision)> {
+    let settings = s.settings();
+    let bucket = classify(parts.method.as_str(), parts.uri.path());
+    let peek = lock(&s.control)
+        .limiter
+        .peek(bucket, now, settings.rate_limit, s.rate_window_ms);
+    if settings.concurrency_limit.is_some_and(|c| in_flight > c) {
+        lock(&s.control).rate_limited += 1;
+        let reset = now.div_euclid(1000) + 1;
+        return Err((
+            Refusal::TooMany,
+            Decision {
+                allowed: false,
+                limit: 0,
+                remaining: 0,
+                reset,
+            },
+        ));
+    }
+    if !authorized(&parts.headers, &s.token) {
+        return Err((Refusal::Unauthorized, peek));
+    }
+    let has_len = parts.headers.contains_key(header::CONTENT_LENGTH)
+        || parts.headers.contains_key(header::TRANSFER_ENCODING);
+    if matches!(parts.method, Method::POST | Method::PUT) && !has_len {
+        return Err((Refusal::LengthRequired, peek));
+    }
+    let d = lock(&s.control)
+        .limiter
+        .check(bucket, now, settings.rate_limit, s.rate_window_ms);
+    if !d.allowed {
+        lock(&s.control).rate_limited += 1;
+        return Err((Refusal::TooMany, d));
+    }
+    Ok(d)
+}
+
+async fn play(sc: Scripted, conn: &ConnHandle) -> Response {
+    if sc.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(sc.delay_ms)).await;
+    }
+    if sc.drop {
+        conn.drop_connection();
+    }
+    scripted(&sc)
+}
+
+/// A 27-character request id, unique per request.
+fn request_id(seed: u64, n: u64) -> String {
+    okta_id("", &mut Rng::new(mix2(seed, n))) + &okta_id("", &mut Rng::new(mix2(n, seed)))[..7]
+}
+
 /// The middleware for every API request.
 pub async fn api(
     State(s): State<Arc<Shared>>,
@@ -212,14 +293,8 @@ pub async fn api(
     let n = s
         .request_no
         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let rid = okta_id("", &mut Rng::new(mix2(s.seed, n)))
-        + &okta_id("", &mut Rng::new(mix2(n, s.seed)))[..7];
+    let rid = request_id(s.seed, n);
     let now = now_ms();
-    let settings = s.settings();
-    let bucket = classify(req.method().as_str(), req.uri().path());
-    let peek = lock(&s.control)
-        .limiter
-        .peek(bucket, now, settings.rate_limit, s.rate_window_ms);
     let (mut parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
         let e = ApiError::new(
@@ -227,65 +302,32 @@ pub async fn api(
             "E0000001",
             "Api validation failed: request body is too large",
         );
-        return stamp(e.into_response(), &rid, peek);
+        return stamp(
+            e.into_response(),
+            &rid,
+            Decision {
+                allowed: true,
+                limit: 0,
+                remaining: 0,
+                reset: now / 1000 + 1,
+            },
+        );
     };
     record(&s, &parts.method, &parts.uri, &parts.headers, &bytes);
     let (_guard, in_flight) = s.enter();
-    if settings.concurrency_limit.is_some_and(|c| in_flight > c) {
-        lock(&s.control).rate_limited += 1;
-        let reset = now.div_euclid(1000) + 1;
-        let d = Decision {
-            allowed: false,
-            limit: 0,
-            remaining: 0,
-            reset,
-        };
-        let e = ApiError::new(
-            429,
-            "E0000047",
-            "API call exceeded rate limit due to too many requests.",
-        );
-        return stamp(e.into_response(), &rid, d);
-    }
-    if !authorized(&parts.headers, &s.token) {
-        return stamp(
-            ApiError::new(401, "E0000011", "Invalid token provided").into_response(),
-            &rid,
-            peek,
-        );
-    }
-    let has_len = parts.headers.contains_key(header::CONTENT_LENGTH)
-        || parts.headers.contains_key(header::TRANSFER_ENCODING);
-    if matches!(parts.method, Method::POST | Method::PUT) && !has_len {
-        return stamp(html(411, "Length Required"), &rid, peek);
-    }
-    let d = lock(&s.control)
-        .limiter
-        .check(bucket, now, settings.rate_limit, s.rate_window_ms);
-    if !d.allowed {
-        lock(&s.control).rate_limited += 1;
-        let e = ApiError::new(
-            429,
-            "E0000047",
-            "API call exceeded rate limit due to too many requests.",
-        );
-        return stamp(e.into_response(), &rid, d);
-    }
+    let d = match admit(&s, &parts, in_flight, now) {
+        Ok(d) => d,
+        Err((r, d)) => return stamp(r.response(), &rid, d),
+    };
     let script = lock(&s.control).take_script(parts.uri.path());
     if let Some(sc) = script {
-        if sc.delay_ms > 0 {
-            tokio::time::sleep(Duration::from_millis(sc.delay_ms)).await;
-        }
-        if sc.drop {
-            conn.drop_connection();
-        }
-        return stamp(scripted(&sc), &rid, d);
+        return stamp(play(sc, &conn).await, &rid, d);
     }
     parts.extensions.insert(Ctx {
         request_id: rid.clone(),
     });
     let req = Request::from_parts(parts, Body::from(bytes));
-    let r = match fault_for(s.seed, n, settings.fail_rate) {
+    let r = match fault_for(s.seed, n, s.settings().fail_rate) {
         Some(f) => apply_fault(&s, f, &conn, req, next).await,
         None => next.run(req).await,
     };

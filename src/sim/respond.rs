@@ -159,7 +159,22 @@ pub fn page(
     items: Vec<Value>,
     next: Option<String>,
 ) -> ApiResult {
-    let mut r = json_body(&Value::Array(items));
+    page_body(base, path, raw_query, Value::Array(items).to_string(), next)
+}
+
+/// A page whose JSON array is already written.
+pub fn page_body(
+    base: &str,
+    path: &str,
+    raw_query: Option<&str>,
+    body: String,
+    next: Option<String>,
+) -> ApiResult {
+    let mut r = Response::new(axum::body::Body::from(body));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     let self_url = match raw_query {
         Some(q) if !q.is_empty() => format!("{base}{path}?{q}"),
         _ => format!("{base}{path}"),

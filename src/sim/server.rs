@@ -12,7 +12,7 @@ use super::{
     api_users, pipeline,
 };
 
-fn api_routes() -> Router<Arc<Shared>> {
+fn user_routes() -> Router<Arc<Shared>> {
     Router::new()
         .route(
             "/api/v1/users",
@@ -44,6 +44,10 @@ fn api_routes() -> Router<Arc<Shared>> {
             "/api/v1/users/{id}/factors/{fid}",
             delete(api_misc::delete_factor),
         )
+}
+
+fn api_routes() -> Router<Arc<Shared>> {
+    user_routes()
         .route(
             "/api/v1/groups",
             get(api_groups::list).post(api_groups::create),

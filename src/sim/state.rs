@@ -17,6 +17,8 @@ use super::model::Org;
 pub struct World {
     pub org: Org,
     pub logs: LogStore,
+    /// The last sorted-search index, reused until the org changes.
+    pub sort_cache: Option<super::user_query::SortIndex>,
 }
 
 /// Settings that `POST /__sim/settings` may change while running.
@@ -126,7 +128,9 @@ impl Drop for InFlight<'_> {
 
 impl World {
     /// Write a System Log event for an API call, with the token's admin as actor.
+    /// Every write goes through here, so it also marks the org as changed.
     pub fn emit(&mut self, event_type: &str, targets: [u32; 2], request_id: &str) {
+        self.org.version += 1;
         let actor = self
             .org
             .users

@@ -3,8 +3,6 @@
 //! users sharing a timestamp are never skipped or repeated.
 
 use std::borrow::Cow;
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
 
 use super::cursor;
 use super::model::{Org, PVal, User};
@@ -277,75 +275,86 @@ pub fn decode_pos(c: &str) -> Option<(Key<'static>, String)> {
     Some((key, id.clone()))
 }
 
+/// Users ordered by one sort key (then id), rebuilt only when the org has changed, so a page
+/// of a sorted search costs a binary search plus the page, not a pass over every user.
+#[derive(Debug)]
+pub struct SortIndex {
+    version: u64,
+    by: Field,
+    entries: Vec<(Key<'static>, Box<str>)>,
+}
+
+fn owned(k: Key<'_>) -> Key<'static> {
+    match k {
+        Key::T(t) => Key::T(t),
+        Key::S(s) => Key::S(Cow::Owned(s.into_owned())),
+    }
+}
+
+/// The index for `by`, from the cache when the org has not changed since it was built.
+pub fn index<'c>(cache: &'c mut Option<SortIndex>, org: &Org, by: &Field) -> &'c SortIndex {
+    let fresh = cache
+        .as_ref()
+        .is_some_and(|c| c.version == org.version && c.by == *by);
+    if !fresh {
+        let mut entries: Vec<(Key<'static>, Box<str>)> = org
+            .users
+            .values()
+            .map(|u| (owned(key_of(u, org, by)), u.id.as_str().into()))
+            .collect();
+        entries.sort_unstable();
+        *cache = Some(SortIndex {
+            version: org.version,
+            by: by.clone(),
+            entries,
+        });
+    }
+    match cache {
+        Some(c) => c,
+        None => unreachable!("the cache was just filled"),
+    }
+}
+
 /// One page of matching users in (key, id) order after `after`, and whether more follow.
 pub fn sorted_page<'a>(
+    idx: &SortIndex,
     org: &'a Org,
     keep: &dyn Fn(&User) -> bool,
-    sort: &Sort,
+    desc: bool,
     after: Option<&(Key<'static>, String)>,
     limit: usize,
 ) -> (Vec<&'a User>, bool) {
-    let beyond = |k: &Key<'_>, id: &str| match after {
-        None => true,
-        Some((ak, aid)) => {
-            let ord = (k, id).cmp(&(ak, aid.as_str()));
-            if sort.desc {
-                ord == Ordering::Less
-            } else {
-                ord == Ordering::Greater
-            }
+    let pos = |(k, id): &(Key<'static>, String)| {
+        let probe = (k, id.as_str());
+        if desc {
+            idx.entries
+                .partition_point(|(ek, eid)| (ek, &**eid) < probe)
+        } else {
+            idx.entries
+                .partition_point(|(ek, eid)| (ek, &**eid) <= probe)
         }
     };
-    // The heap keeps the `limit + 1` best candidates; its top is the worst of them.
-    let mut heap: BinaryHeap<Cand<'a>> = BinaryHeap::with_capacity(limit + 2);
-    for u in org.users.values() {
-        let k = key_of(u, org, &sort.by);
-        if !beyond(&k, &u.id) || !keep(u) {
-            continue;
+    let users = |slice: &'_ [(Key<'static>, Box<str>)]| -> Vec<&'a User> {
+        let found = |(_, id): &(Key<'static>, Box<str>)| org.users.get(&**id).filter(|u| keep(u));
+        if desc {
+            slice
+                .iter()
+                .rev()
+                .filter_map(found)
+                .take(limit + 1)
+                .collect()
+        } else {
+            slice.iter().filter_map(found).take(limit + 1).collect()
         }
-        let c = Cand {
-            key: k,
-            id: &u.id,
-            desc: sort.desc,
-            user: u,
-        };
-        if heap.len() <= limit {
-            heap.push(c);
-        } else if heap.peek().is_some_and(|top| c < *top) {
-            heap.pop();
-            heap.push(c);
-        }
-    }
-    let mut all = heap.into_sorted_vec();
-    let more = all.len() > limit;
-    all.truncate(limit);
-    (all.into_iter().map(|c| c.user).collect(), more)
-}
-
-struct Cand<'a> {
-    key: Key<'a>,
-    id: &'a str,
-    desc: bool,
-    user: &'a User,
-}
-
-impl PartialEq for Cand<'_> {
-    fn eq(&self, o: &Self) -> bool {
-        self.cmp(o) == Ordering::Equal
-    }
-}
-impl Eq for Cand<'_> {}
-impl PartialOrd for Cand<'_> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Cand<'_> {
-    /// "Less" = comes first in the requested order.
-    fn cmp(&self, o: &Self) -> Ordering {
-        let ord = (&self.key, self.id).cmp(&(&o.key, o.id));
-        if self.desc { ord.reverse() } else { ord }
-    }
+    };
+    let mut page = match (after, desc) {
+        (None, _) => users(&idx.entries),
+        (Some(a), false) => users(&idx.entries[pos(a)..]),
+        (Some(a), true) => users(&idx.entries[..pos(a)]),
+    };
+    let more = page.len() > limit;
+    page.truncate(limit);
+    (page, more)
 }
 
 #[cfg(test)]

@@ -136,17 +136,18 @@ async fn touching_and_creating_users_changes_what_incremental_search_returns() {
     let sim = start(small()).await;
     let before = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let touched = admin_post(&sim, "/__sim/users/touch", j!({"count": 3})).await;
-    let created = admin_post(&sim, "/__sim/users/create", j!({"count": 4})).await;
-    assert_eq!(created["created"].as_array().unwrap().len(), 4);
     let q: String =
         url::form_urlencoded::byte_serialize(format!(r#"lastUpdated gt "{before}""#).as_bytes())
             .collect();
-    let (items, _) = follow(
-        &sim,
-        &format!("/api/v1/users?search={q}&sortBy=lastUpdated&sortOrder=asc"),
-    )
-    .await;
+    let search = format!("/api/v1/users?search={q}&sortBy=lastUpdated&sortOrder=asc");
+    assert!(
+        follow(&sim, &search).await.0.is_empty(),
+        "nothing changed yet"
+    );
+    let touched = admin_post(&sim, "/__sim/users/touch", j!({"count": 3})).await;
+    let created = admin_post(&sim, "/__sim/users/create", j!({"count": 4})).await;
+    assert_eq!(created["created"].as_array().unwrap().len(), 4);
+    let (items, _) = follow(&sim, &search).await;
     let got: std::collections::HashSet<String> = ids(&items, "id").into_iter().collect();
     let mut want: std::collections::HashSet<String> = touched["touched"]
         .as_array()
