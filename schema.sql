@@ -34,7 +34,7 @@ CREATE TABLE users (
     email        TEXT,             -- profile.email
     created      TEXT,             -- when the user was created in Okta
     last_updated TEXT NOT NULL,    -- Okta lastUpdated; an older version never replaces a newer one
-    data         TEXT NOT NULL CHECK (json_type(data) = 'object'), -- the whole Okta user object as received; read more with json_extract(data, '$.profile.department')
+    data         TEXT NOT NULL,    -- the whole Okta user object as received; read more with json_extract(data, '$.profile.department')
     synced_at    TEXT NOT NULL     -- when oktasync last wrote this row
 );
 CREATE INDEX users_login ON users (login);
@@ -49,7 +49,7 @@ CREATE TABLE system_log (
     severity   TEXT,             -- DEBUG, INFO, WARN or ERROR
     actor_id   TEXT,             -- actor.id: who did it (a user, app or API token id)
     outcome    TEXT,             -- outcome.result: SUCCESS, FAILURE, SKIPPED, ALLOW, DENY, CHALLENGE, UNKNOWN
-    data       TEXT NOT NULL CHECK (json_type(data) = 'object'), -- the whole Okta LogEvent as received; e.g. json_extract(data, '$.client.ipAddress')
+    data       TEXT NOT NULL,    -- the whole Okta LogEvent as received; e.g. json_extract(data, '$.client.ipAddress')
     synced_at  TEXT NOT NULL     -- when oktasync wrote this row
 );
 CREATE INDEX system_log_published ON system_log (published);
