@@ -134,6 +134,17 @@ pub async fn assert_converged(sim: &Sim, dir: &Path) {
             "NDJSON has the current version of {user:?}"
         );
     }
+    let created: BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| l["stream"] == "new_users")
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
+    for (id, _) in truth_users(sim).await {
+        assert!(
+            created.contains(id.as_str()),
+            "NDJSON has user {id} as a new user"
+        );
+    }
     let events: BTreeSet<&str> = lines
         .iter()
         .filter(|l| l["stream"] == "system_log")
@@ -286,5 +297,43 @@ async fn rate_limit_storms_and_injected_faults_still_converge() {
     assert!(
         counters["faults"].as_u64().unwrap() > 0,
         "faults were injected: {counters}"
+    );
+}
+
+#[tokio::test]
+async fn a_system_log_filter_narrows_the_query_and_changing_it_needs_a_cursor_reset() {
+    let (_sim, client) = spawn_sim(SimConfig {
+        users: 30,
+        logs: 800,
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut with_filter = settings(dir.path(), None);
+    let logs = with_filter
+        .pollers
+        .iter_mut()
+        .find(|p| p.stream == "system_log")
+        .unwrap();
+    logs.filter = Some("eventType eq \"user.session.start\"".into());
+    let engine = Engine::open(client.clone(), with_filter).unwrap();
+    let (_keep, shutdown) = watch::channel(false);
+    let run = engine.run_once("system_log", &shutdown).await.unwrap();
+    assert!(run.records > 0);
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let other: i64 = db
+        .query_row(
+            "SELECT count(*) FROM system_log WHERE event_type != 'user.session.start'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(other, 0, "only the filtered event type was synced");
+    let err = sync_all(&client, settings(dir.path(), None))
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("cursor reset system_log"),
+        "{err:#}"
     );
 }
