@@ -9,6 +9,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+mod sync;
+pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};
+
 /// Where the config file is looked for when `--config` is not given, in order.
 pub const DEFAULT_CONFIG_PATHS: [&str; 2] = ["oktasync.toml", "/etc/oktasync/oktasync.toml"];
 
@@ -31,7 +34,7 @@ pub enum ConfigError {
     Parse { path: PathBuf, message: String },
 }
 
-fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(key: &str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         key: key.to_owned(),
         problem: problem.into(),
@@ -150,6 +153,10 @@ struct OktaSection {
 struct FileConfig {
     #[serde(default)]
     okta: OktaSection,
+    #[serde(default)]
+    sync: sync::SyncSection,
+    #[serde(default)]
+    pollers: std::collections::BTreeMap<String, sync::PollerSection>,
 }
 
 /// Validated connection settings for the Okta client.
@@ -165,9 +172,11 @@ pub struct OktaSettings {
 }
 
 /// Everything oktasync is configured with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Config {
-    pub okta: OktaSettings,
+    /// Absent domain or token is only an error for commands that talk to Okta.
+    okta: Result<OktaSettings, ConfigError>,
+    pub sync: SyncSettings,
 }
 
 /// Reads environment variables; tests pass a closure instead of the process environment.
@@ -187,9 +196,19 @@ impl Config {
                 None => FileConfig::default(),
             },
         };
+        let okta = match okta_settings(file.okta, env) {
+            Err(e @ ConfigError::Missing { .. }) => Err(e),
+            other => Ok(other?),
+        };
         Ok(Config {
-            okta: okta_settings(file.okta, env)?,
+            okta,
+            sync: sync::sync_settings(file.sync, file.pollers, env)?,
         })
+    }
+
+    /// The connection settings, or what is missing to talk to Okta.
+    pub fn okta(&self) -> Result<&OktaSettings, &ConfigError> {
+        self.okta.as_ref()
     }
 }
 
@@ -346,8 +365,8 @@ mod tests {
             ("OKTA_API_TOKEN", "env-secret"),
         ]);
         let config = Config::load(Some(&path), &env).unwrap();
-        assert_eq!(config.okta.org.as_str(), "https://b.okta.com/");
-        assert_eq!(config.okta.token.expose_secret(), "env-secret");
+        assert_eq!(config.okta().unwrap().org.as_str(), "https://b.okta.com/");
+        assert_eq!(config.okta().unwrap().token.expose_secret(), "env-secret");
         let debug = format!("{config:?}");
         assert!(
             !debug.contains("env-secret") && debug.contains("REDACTED"),
@@ -367,7 +386,7 @@ mod tests {
         );
         std::fs::write(&config_path, body).unwrap();
         let config = Config::load(Some(&config_path), &env_of(&[])).unwrap();
-        assert_eq!(config.okta.token.expose_secret(), "from-file");
+        assert_eq!(config.okta().unwrap().token.expose_secret(), "from-file");
     }
 
     #[test]
@@ -392,9 +411,8 @@ mod tests {
         );
 
         std::fs::write(&path, "[okta]\ndomain = \"a.okta.com\"\n").unwrap();
-        let err = Config::load(Some(&path), &env_of(&[]))
-            .unwrap_err()
-            .to_string();
+        let config = Config::load(Some(&path), &env_of(&[])).unwrap();
+        let err = config.okta().unwrap_err().to_string();
         assert!(
             err.contains("okta.api_token") && err.contains("OKTA_API_TOKEN"),
             "{err}"

@@ -5,9 +5,16 @@
 //! - [`cli`]: one file per command group; the only place that prints for humans.
 //! - [`config`]: the one `Config`: defaults, then file, then environment; secrets redacted.
 //! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
+//! - [`poll`]: the sync engine: pollers, cursor planning, scheduling; where pages, sinks and
+//!   cursor commits meet.
 //! - [`sim`]: a local Okta simulator, spoken to only over HTTP.
+//! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
+//! - [`store`]: the state database, the only code touching SQLite: cursors, runs, the mirror.
 
 pub mod cli;
 pub mod config;
 pub mod okta;
+pub mod poll;
 pub mod sim;
+pub mod sink;
+pub mod store;

@@ -14,6 +14,8 @@ use crate::okta::api::{AppAssignment, AppQuery, AppUserUpdate};
 /// Options for `oktasync apps`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -133,6 +135,7 @@ struct UnassignArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     match opts.command {
         Verb::List(args) => {
             let query = AppQuery {

@@ -13,6 +13,8 @@ use crate::okta::api::{GroupProfile, GroupQuery, SortOrder};
 /// Options for `oktasync groups`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -130,6 +132,7 @@ struct MemberArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     match opts.command {
         Verb::List(args) => list(args, ctx).await,
         Verb::Get(args) => {

@@ -16,6 +16,8 @@ use crate::okta::api::NewEventHook;
 /// Options for `oktasync hooks`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -108,6 +110,7 @@ struct DeleteAllArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     match opts.command {
         Verb::List => {
             let client = ctx.client()?;

@@ -10,6 +10,8 @@ use crate::okta::api::{LogQuery, LogSortOrder};
 /// Options for `oktasync logs`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -56,6 +58,7 @@ struct GetArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     let Verb::Get(args) = opts.command;
     if args.page.limit.is_some_and(|l| l > 1000) {
         anyhow::bail!("--limit: the System Log takes at most 1000 events per page");

@@ -11,6 +11,7 @@ use crate::okta::OktaClient;
 
 pub mod apps;
 pub mod common;
+pub mod cursor;
 pub mod groups;
 pub mod hooks;
 pub mod input;
@@ -21,6 +22,8 @@ pub mod policies;
 pub mod raw;
 pub mod realms;
 pub mod sim;
+pub mod status;
+pub mod sync;
 mod user_edit;
 mod user_lifecycle;
 pub mod user_types;
@@ -34,9 +37,6 @@ pub struct Cli {
     /// /etc/oktasync/oktasync.toml, if present]
     #[arg(long, global = true, env = "OKTASYNC_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
-    /// Output format of admin commands, e.g. ndjson [default: json, pretty on a terminal]
-    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
-    output: Option<output::Format>,
     #[command(subcommand)]
     command: Command,
 }
@@ -45,6 +45,15 @@ pub struct Cli {
 enum Command {
     /// Run a local Okta simulator (for trying oktasync and for tests), e.g. `oktasync sim --port 8089`.
     Sim(sim::Opts),
+    /// Run the pollers on their schedules until SIGTERM or SIGINT (the systemd service).
+    Run(sync::RunOpts),
+    /// Run one catch-up cycle of the pollers, then exit (for cron, backfills and scripts).
+    Sync(sync::SyncOpts),
+    /// Show each poller's cursor, last success, lag, records and last error.
+    Status(status::Opts),
+    /// Inspect or move a poller's cursor.
+    #[command(subcommand)]
+    Cursor(cursor::Command),
     /// Users: list, create, update, lifecycle, passwords, sessions, factors, e.g. `oktasync users get jane@example.com`.
     Users(users::Opts),
     /// Groups and their members, e.g. `oktasync groups add-user 00g1emaKYZTWRYYRRTSK 00u1abcdEFGH`.
@@ -84,8 +93,21 @@ impl Context {
 
     /// A client for the configured org.
     pub fn client(&self) -> anyhow::Result<OktaClient> {
-        let config = self.config()?;
-        Ok(OktaClient::from_settings(&config.okta)?)
+        self.client_from(&self.config()?)
+    }
+
+    /// A client for the org of an already loaded config.
+    pub fn client_from(&self, config: &Config) -> anyhow::Result<OktaClient> {
+        let settings = config.okta().map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(OktaClient::from_settings(settings)?)
+    }
+
+    /// The same context printing in the format a command group was given.
+    pub fn with_output(&self, arg: output::OutputArg) -> Context {
+        Context {
+            output: arg.output.or(self.output),
+            ..self.clone()
+        }
     }
 
     /// A printer on stdout in the chosen format.
@@ -98,10 +120,14 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let ctx = Context {
             config_path: self.config,
-            output: self.output,
+            output: None,
         };
         match self.command {
             Command::Sim(opts) => sim::run(opts).await,
+            Command::Run(opts) => sync::run(&ctx, opts).await,
+            Command::Sync(opts) => sync::sync(&ctx, opts).await,
+            Command::Status(opts) => status::run(&ctx, opts).await,
+            Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
             Command::Users(opts) => users::run(opts, &ctx).await,
             Command::Groups(opts) => groups::run(opts, &ctx).await,
             Command::Apps(opts) => apps::run(opts, &ctx).await,

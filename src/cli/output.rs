@@ -17,6 +17,14 @@ pub enum Format {
     Table,
 }
 
+/// `--output`, taken by every admin command group.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct OutputArg {
+    /// Output format, e.g. ndjson [default: json, pretty on a terminal]
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+}
+
 /// A table column: its heading and the dotted path of the value shown.
 pub type Column = (&'static str, &'static str);
 

@@ -9,6 +9,8 @@ use crate::okta::api::PickList;
 /// Options for `oktasync pick`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     list: Which,
     /// Only names starting with this (users, groups, apps), e.g. Sal
@@ -47,6 +49,7 @@ struct FactorArgs {
 const PICK_COLUMNS: &[Column] = &[("KEY", "key"), ("LABEL", "label")];
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     let list = match opts.list {
         Which::Users => PickList::Users,
         Which::Groups => PickList::Groups,

@@ -12,6 +12,8 @@ use crate::okta::api::ops::POLICY_TYPES;
 /// Options for `oktasync policies`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -56,6 +58,7 @@ struct ListArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     let Verb::List(args) = opts.command;
     let query = PolicyQuery {
         policy_type: args.policy_type.to_uppercase(),

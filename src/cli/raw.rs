@@ -30,6 +30,8 @@ enum ResponseMode {
 /// Options for `oktasync raw`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     /// HTTP method, e.g. GET
     #[arg(value_parser = PossibleValuesParser::new(METHODS), ignore_case = true)]
     method: String,
@@ -111,6 +113,7 @@ impl Opts {
 }
 
 pub async fn run(mut opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     let method = Method::from_bytes(opts.method.to_uppercase().as_bytes()).context("METHOD")?;
     let upload = opts.upload();
     let raw = RawRequest {

@@ -10,6 +10,8 @@ use crate::okta::api::{RealmQuery, SortOrder};
 /// Options for `oktasync realms`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -43,6 +45,7 @@ struct ListArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     let Verb::List(args) = opts.command;
     let query = RealmQuery {
         search: args.search,

@@ -9,6 +9,8 @@ use super::output::Column;
 /// Options for `oktasync user-types`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -27,6 +29,7 @@ const USER_TYPE_COLUMNS: &[Column] = &[
 ];
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     let Verb::List = opts.command;
     let client = ctx.client()?;
     print_list(

@@ -11,6 +11,8 @@ use crate::okta::api::{SortOrder, UserQuery};
 /// Options for `oktasync users`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
+    #[command(flatten)]
+    output: super::output::OutputArg,
     #[command(subcommand)]
     command: Verb,
 }
@@ -120,6 +122,7 @@ pub(super) struct SubListArgs {
 }
 
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
+    let ctx = &ctx.with_output(opts.output);
     match opts.command {
         Verb::List(args) => list(args, ctx).await,
         Verb::Get(args) => {

@@ -1,0 +1,101 @@
+//! `oktasync status`: each poller's position, lag, last success, records and last error, read
+//! from the state database (no Okta token needed).
+
+use anyhow::Context as _;
+use chrono::Utc;
+use serde::Serialize;
+
+use super::Context;
+use super::sync::Target;
+use crate::poll::plan::parse_time;
+use crate::store::{Store, StreamStatus};
+
+/// Options for `oktasync status`.
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    /// Print JSON (one array of streams) instead of a table, e.g. `status --json | jq .`
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    target: Target,
+}
+
+/// One stream's status with the position and lag read out of its cursor.
+#[derive(Debug, Serialize)]
+struct Row {
+    #[serde(flatten)]
+    status: StreamStatus,
+    /// The newest record timestamp the cursor has passed.
+    position: Option<String>,
+    /// Seconds between `position` and now.
+    lag_seconds: Option<i64>,
+}
+
+pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
+    let settings = opts.target.apply(ctx.config()?.sync);
+    if !settings.state.exists() {
+        anyhow::bail!(
+            "no state database at {}: run `oktasync sync` first (or pass --state)",
+            settings.state.display()
+        );
+    }
+    let store = Store::open(&settings.state)
+        .with_context(|| format!("cannot open {}", settings.state.display()))?;
+    let rows: Vec<Row> = store.status()?.into_iter().map(row).collect();
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    println!(
+        "{:<14} {:<25} {:>9} {:<25} {:>9}  LAST ERROR",
+        "STREAM", "POSITION", "LAG", "LAST SUCCESS", "RECORDS"
+    );
+    for r in rows {
+        let error = r
+            .status
+            .last_run
+            .as_ref()
+            .and_then(|run| run.error.clone())
+            .unwrap_or_default();
+        println!(
+            "{:<14} {:<25} {:>9} {:<25} {:>9}  {}",
+            r.status.stream,
+            r.position.as_deref().unwrap_or("-"),
+            r.lag_seconds.map_or("-".into(), human_secs),
+            r.status.last_success_at.as_deref().unwrap_or("never"),
+            r.status.total_records,
+            error
+        );
+    }
+    Ok(())
+}
+
+fn row(status: StreamStatus) -> Row {
+    let position = status
+        .cursor
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+        .and_then(|v| {
+            v.get("hwm")
+                .or_else(|| v.get("last_published"))
+                .and_then(|p| p.as_str().map(str::to_owned))
+        });
+    let lag_seconds = position
+        .as_deref()
+        .and_then(parse_time)
+        .map(|t| (Utc::now() - t).num_seconds());
+    Row {
+        status,
+        position,
+        lag_seconds,
+    }
+}
+
+fn human_secs(s: i64) -> String {
+    match s {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}

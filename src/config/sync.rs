@@ -1,0 +1,304 @@
+//! The sync settings: where state lives, which sinks get deltas, and each poller's schedule,
+//! start position and query, validated with errors that name the key.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{ConfigError, Env, invalid};
+
+/// The streams oktasync polls, in the order a sync cycle runs them.
+pub const STREAMS: [&str; 3] = ["new_users", "updated_users", "system_log"];
+
+/// Where a poller starts when it has no cursor yet.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum StartAt {
+    Now,
+    All,
+    Ago(Duration),
+    At(DateTime<Utc>),
+}
+
+impl StartAt {
+    /// `now`, `all`, `-<N>s|m|h|d` or an RFC 3339 time.
+    pub fn parse(key: &str, text: &str) -> Result<StartAt, ConfigError> {
+        let t = text.trim();
+        let bad = || {
+            invalid(
+                key,
+                format!(
+                    "{t:?} is not now, all, -<N>(s|m|h|d) like -24h, or an RFC 3339 time like 2026-01-31T00:00:00Z"
+                ),
+            )
+        };
+        match t {
+            "now" => return Ok(StartAt::Now),
+            "all" => return Ok(StartAt::All),
+            _ => {}
+        }
+        if let Some(ago) = t.strip_prefix('-') {
+            let (num, unit) = ago.split_at(ago.len().saturating_sub(1));
+            let n: u64 = num.parse().map_err(|_| bad())?;
+            let secs = match unit {
+                "s" => n,
+                "m" => n * 60,
+                "h" => n * 3600,
+                "d" => n * 86_400,
+                _ => return Err(bad()),
+            };
+            return Ok(StartAt::Ago(Duration::from_secs(secs)));
+        }
+        DateTime::parse_from_rfc3339(t)
+            .map(|d| StartAt::At(d.with_timezone(&Utc)))
+            .map_err(|_| bad())
+    }
+
+    /// The instant this start position means at `now`; `All` is the Unix epoch.
+    pub fn resolve(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            StartAt::Now => now,
+            StartAt::All => DateTime::UNIX_EPOCH,
+            StartAt::Ago(d) => {
+                now - chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::zero())
+            }
+            StartAt::At(t) => *t,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct SyncSection {
+    state: Option<PathBuf>,
+    sinks: Option<Vec<String>>,
+    lookback_secs: Option<u64>,
+    rotate_bytes: Option<u64>,
+    rotate_daily: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct PollerSection {
+    enabled: Option<bool>,
+    schedule: Option<String>,
+    start: Option<String>,
+    page_size: Option<u32>,
+    filter: Option<String>,
+    q: Option<String>,
+}
+
+/// One poller's settings.
+#[derive(Debug, Clone)]
+pub struct PollerSettings {
+    pub stream: &'static str,
+    pub enabled: bool,
+    /// Cron expression with seconds, e.g. `0 */5 * * * *`.
+    pub schedule: String,
+    pub start: StartAt,
+    pub page_size: u32,
+    /// System Log only: a SCIM filter and keywords.
+    pub filter: Option<String>,
+    pub q: Option<String>,
+}
+
+/// Everything the sync engine is configured with.
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub state: PathBuf,
+    /// Sink specs as written (`stdout`, `file:PATH`, `sqlite:PATH`).
+    pub sinks: Vec<String>,
+    /// How far behind the users high-water mark each query reaches, for Okta's search lag.
+    pub lookback: Duration,
+    pub rotate_bytes: Option<u64>,
+    pub rotate_daily: bool,
+    pub pollers: Vec<PollerSettings>,
+}
+
+impl SyncSettings {
+    pub fn poller(&self, stream: &str) -> Option<&PollerSettings> {
+        self.pollers.iter().find(|p| p.stream == stream)
+    }
+}
+
+pub(super) fn sync_settings(
+    section: SyncSection,
+    mut pollers: BTreeMap<String, PollerSection>,
+    env: Env,
+) -> Result<SyncSettings, ConfigError> {
+    let state = env("OKTASYNC_STATE")
+        .map(PathBuf::from)
+        .or(section.state)
+        .or_else(|| env("STATE_DIRECTORY").map(|d| PathBuf::from(d).join("oktasync.db")))
+        .unwrap_or_else(|| PathBuf::from("oktasync.db"));
+    let sinks = match env("OKTASYNC_SINKS") {
+        Some(v) => v
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => section
+            .sinks
+            .unwrap_or_else(|| vec![format!("sqlite:{}", state.display())]),
+    };
+    if let Some(unknown) = pollers.keys().find(|k| !STREAMS.contains(&k.as_str())) {
+        return Err(invalid(
+            &format!("pollers.{unknown}"),
+            format!("unknown poller; the pollers are {}", STREAMS.join(", ")),
+        ));
+    }
+    let pollers = STREAMS
+        .iter()
+        .map(|s| poller_settings(s, pollers.remove(*s).unwrap_or_default()))
+        .collect::<Result<_, _>>()?;
+    Ok(SyncSettings {
+        state,
+        sinks,
+        lookback: Duration::from_secs(section.lookback_secs.unwrap_or(300)),
+        rotate_bytes: section
+            .rotate_bytes
+            .or(Some(100 * 1024 * 1024))
+            .filter(|b| *b > 0),
+        rotate_daily: section.rotate_daily.unwrap_or(true),
+        pollers,
+    })
+}
+
+fn poller_settings(stream: &'static str, p: PollerSection) -> Result<PollerSettings, ConfigError> {
+    let logs = stream == "system_log";
+    let key = |k: &str| format!("pollers.{stream}.{k}");
+    let start = StartAt::parse(
+        &key("start"),
+        p.start
+            .as_deref()
+            .unwrap_or(if logs { "-24h" } else { "all" }),
+    )?;
+    let (default_page, max_page) = if logs { (1000, 1000) } else { (200, 200) };
+    let page_size = p.page_size.unwrap_or(default_page);
+    if page_size == 0 || page_size > max_page {
+        return Err(invalid(
+            &key("page_size"),
+            format!("{page_size} is outside 1..={max_page}"),
+        ));
+    }
+    if !logs && (p.filter.is_some() || p.q.is_some()) {
+        return Err(invalid(
+            &key("filter"),
+            "filter and q apply to system_log only",
+        ));
+    }
+    let schedule = p.schedule.unwrap_or_else(|| {
+        if logs {
+            "*/30 * * * * *"
+        } else {
+            "0 */5 * * * *"
+        }
+        .into()
+    });
+    if schedule.split_whitespace().count() != 6 {
+        return Err(invalid(
+            &key("schedule"),
+            format!("{schedule:?} needs six fields with seconds first, e.g. \"0 */5 * * * *\""),
+        ));
+    }
+    Ok(PollerSettings {
+        stream,
+        enabled: p.enabled.unwrap_or(true),
+        schedule,
+        start,
+        page_size,
+        filter: p.filter.filter(|f| !f.trim().is_empty()),
+        q: p.q.filter(|q| !q.trim().is_empty()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_positions_parse_as_documented() {
+        let k = "pollers.system_log.start";
+        assert_eq!(StartAt::parse(k, "now").unwrap(), StartAt::Now);
+        assert_eq!(StartAt::parse(k, " all ").unwrap(), StartAt::All);
+        assert_eq!(
+            StartAt::parse(k, "-24h").unwrap(),
+            StartAt::Ago(Duration::from_secs(86_400))
+        );
+        assert_eq!(
+            StartAt::parse(k, "-90m").unwrap(),
+            StartAt::Ago(Duration::from_secs(5_400))
+        );
+        assert_eq!(
+            StartAt::parse(k, "-7d").unwrap(),
+            StartAt::Ago(Duration::from_secs(604_800))
+        );
+        let at = StartAt::parse(k, "2026-01-31T00:00:00+01:00").unwrap();
+        assert_eq!(
+            at.resolve(Utc::now()).to_rfc3339(),
+            "2026-01-30T23:00:00+00:00"
+        );
+        for bad in ["yesterday", "-24", "-h", "24h", "2026-01-31"] {
+            let err = StartAt::parse(k, bad).unwrap_err().to_string();
+            assert!(err.starts_with(k) && err.contains("-24h"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn poller_errors_name_the_key() {
+        let env = |_: &str| None;
+        let mut pollers = BTreeMap::new();
+        pollers.insert("new_user".to_string(), PollerSection::default());
+        let err = sync_settings(SyncSection::default(), pollers, &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("pollers.new_user:") && err.contains("new_users"),
+            "{err}"
+        );
+
+        let mut pollers = BTreeMap::new();
+        pollers.insert(
+            "system_log".to_string(),
+            PollerSection {
+                page_size: Some(5000),
+                ..Default::default()
+            },
+        );
+        let err = sync_settings(SyncSection::default(), pollers, &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("pollers.system_log.page_size"), "{err}");
+
+        let mut pollers = BTreeMap::new();
+        pollers.insert(
+            "new_users".to_string(),
+            PollerSection {
+                schedule: Some("*/5 * * * *".into()),
+                ..Default::default()
+            },
+        );
+        let err = sync_settings(SyncSection::default(), pollers, &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("pollers.new_users.schedule"), "{err}");
+    }
+
+    #[test]
+    fn defaults_mirror_into_the_state_database() {
+        let env = |k: &str| (k == "STATE_DIRECTORY").then(|| "/var/lib/oktasync".to_string());
+        let s = sync_settings(SyncSection::default(), BTreeMap::new(), &env).unwrap();
+        assert_eq!(s.state, PathBuf::from("/var/lib/oktasync/oktasync.db"));
+        assert_eq!(
+            s.sinks,
+            vec!["sqlite:/var/lib/oktasync/oktasync.db".to_string()]
+        );
+        assert_eq!(s.poller("new_users").unwrap().start, StartAt::All);
+        assert_eq!(
+            s.poller("system_log").unwrap().start,
+            StartAt::Ago(Duration::from_secs(86_400))
+        );
+    }
+}

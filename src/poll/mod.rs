@@ -1,0 +1,246 @@
+//! The sync engine: the one place where a page from Okta, a sink write and a cursor commit meet.
+//! Each page is delivered to every sink (flushed, fsynced) and only then is its cursor committed,
+//! together with the mirror rows when the mirror is the state database.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use tokio::sync::watch;
+
+use crate::config::{PollerSettings, SyncSettings};
+use crate::okta::{OktaClient, Page, Pages, Stats};
+use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
+use crate::store::{PageCommit, RunId, Store};
+
+mod logs;
+pub mod plan;
+pub mod schedule;
+mod users;
+
+/// Tells running pollers to stop at the next safe point (between pages).
+pub type Shutdown = watch::Receiver<bool>;
+
+/// What one run of one poller did.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RunSummary {
+    pub stream: String,
+    pub records: u64,
+    pub pages: u64,
+    pub requests: u64,
+    pub rate_limited: u64,
+}
+
+/// Client, state and sinks, shared by every poller.
+#[derive(Clone)]
+pub struct Engine {
+    client: OktaClient,
+    store: Arc<Mutex<Store>>,
+    sinks: Arc<Mutex<Sinks>>,
+    mirror_in_state: bool,
+    settings: Arc<SyncSettings>,
+}
+
+impl Engine {
+    /// Opens the state database and every sink named in `settings`.
+    pub fn open(client: OktaClient, settings: SyncSettings) -> anyhow::Result<Engine> {
+        let specs = settings
+            .sinks
+            .iter()
+            .map(|s| {
+                s.parse::<SinkSpec>()
+                    .with_context(|| format!("sync.sinks: {s:?}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let store = Store::open(&settings.state).with_context(|| {
+            format!(
+                "cannot open the state database {}",
+                settings.state.display()
+            )
+        })?;
+        let rotation = Rotation {
+            max_bytes: settings.rotate_bytes,
+            daily: settings.rotate_daily,
+        };
+        let sinks =
+            Sinks::open(&specs, &settings.state, rotation).context("cannot open the sinks")?;
+        Ok(Engine {
+            client,
+            mirror_in_state: sinks.mirrors_state(),
+            store: Arc::new(Mutex::new(store)),
+            sinks: Arc::new(Mutex::new(sinks)),
+            settings: Arc::new(settings),
+        })
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.settings.state.clone()
+    }
+
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+
+    /// Runs one poller until it has caught up (or `shutdown` says stop), recording the run.
+    pub async fn run_once(&self, stream: &str, shutdown: &Shutdown) -> anyhow::Result<RunSummary> {
+        let poller = self
+            .settings
+            .poller(stream)
+            .with_context(|| format!("unknown stream {stream:?}"))?
+            .clone();
+        let stream_name = poller.stream;
+        let run_id = self.with_store(move |s| s.begin_run(stream_name)).await?;
+        let mut run = Run {
+            engine: self.clone(),
+            poller,
+            id: run_id,
+            summary: RunSummary::default(),
+            stats: self.client.stats(),
+        };
+        run.summary.stream = stream.to_owned();
+        let result = match stream {
+            "system_log" => logs::run(&mut run, shutdown).await,
+            _ => users::run(&mut run, shutdown).await,
+        };
+        let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        self.with_store(move |s| s.end_run(run_id, error.as_deref()))
+            .await?;
+        result.map(|()| run.summary)
+    }
+
+    /// Runs blocking store work off the async threads.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let store = self.store.clone();
+        let out = tokio::task::spawn_blocking(move || {
+            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut guard)
+        })
+        .await
+        .context("store task failed")??;
+        Ok(out)
+    }
+
+    /// The stored cursor of `stream`, if any.
+    pub async fn cursor(&self, stream: &str) -> anyhow::Result<Option<String>> {
+        let stream = stream.to_owned();
+        self.with_store(move |s| s.cursor(&stream)).await
+    }
+}
+
+/// One run of one poller: its settings and running totals.
+struct Run {
+    engine: Engine,
+    poller: PollerSettings,
+    id: RunId,
+    summary: RunSummary,
+    /// Client counters when the last page was committed.
+    stats: Stats,
+}
+
+impl Run {
+    /// Delivers `deltas` to every sink, then commits `cursor` (with the mirror rows when the
+    /// mirror is the state database). A crash between the two repeats this page, never skips it.
+    async fn commit(&mut self, deltas: Vec<Delta>, cursor: String) -> anyhow::Result<()> {
+        let now = self.engine.client.stats();
+        let requests = now.requests - self.stats.requests;
+        let rate_limited = now.rate_limited - self.stats.rate_limited;
+        self.stats = now;
+        self.summary.records += deltas.len() as u64;
+        self.summary.pages += 1;
+        self.summary.requests += requests;
+        self.summary.rate_limited += rate_limited;
+        let (sinks, store) = (self.engine.sinks.clone(), self.engine.store.clone());
+        let (stream, run, mirror) = (self.poller.stream, self.id, self.engine.mirror_in_state);
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            sinks
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .deliver(&deltas)
+                .context("delivering to the sinks")?;
+            let page = PageCommit {
+                stream,
+                run,
+                cursor: &cursor,
+                deltas: &deltas,
+                mirror,
+                requests,
+                rate_limited,
+            };
+            store
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .commit_page(&page)
+                .context("committing the cursor")?;
+            Ok(())
+        })
+        .await
+        .context("commit task failed")??;
+        tracing::info!(
+            stream,
+            count = self.summary.records,
+            pages = self.summary.pages,
+            "page committed"
+        );
+        Ok(())
+    }
+}
+
+/// Fetches pages one ahead of the one being delivered, so Okta and the sinks work at once.
+/// Returns `None` when the list has ended or `shutdown` fired before the next page arrived.
+struct Prefetch {
+    pending: Option<tokio::task::JoinHandle<Fetched>>,
+}
+
+/// A fetch hands the `Pages` back with its result so the next fetch can continue from it.
+type Fetched = (Pages, Result<Option<Page>, crate::okta::OktaError>);
+
+impl Prefetch {
+    fn start(pages: Pages) -> Prefetch {
+        Prefetch {
+            pending: Some(tokio::spawn(fetch(pages))),
+        }
+    }
+
+    /// The next page; `keep_going` decides whether to fetch the one after it meanwhile.
+    async fn next(
+        &mut self,
+        shutdown: &mut Shutdown,
+        keep_going: impl Fn(&Page) -> bool,
+    ) -> anyhow::Result<Option<Page>> {
+        let Some(handle) = self.pending.take() else {
+            return Ok(None);
+        };
+        if *shutdown.borrow() {
+            handle.abort();
+            return Ok(None);
+        }
+        let abort = handle.abort_handle();
+        let (pages, page) = tokio::select! {
+            joined = handle => joined.context("page fetch task failed")?,
+            () = stopped(shutdown) => { abort.abort(); return Ok(None) }
+        };
+        let page = page?;
+        if let Some(p) = &page
+            && p.next.is_some()
+            && keep_going(p)
+        {
+            self.pending = Some(tokio::spawn(fetch(pages)));
+        }
+        Ok(page)
+    }
+}
+
+/// Resolves once shutdown is signalled; never, if the sender is gone without signalling.
+pub async fn stopped(shutdown: &mut Shutdown) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+async fn fetch(mut pages: Pages) -> Fetched {
+    let page = pages.next_page().await;
+    (pages, page)
+}

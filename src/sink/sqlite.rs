@@ -1,0 +1,38 @@
+//! The SQLite sink for a mirror file other than the state database: each batch is upserted into
+//! its `users` and `system_log` tables in one transaction of its own.
+
+use std::path::{Path, PathBuf};
+
+use super::{Delta, SinkError};
+use crate::store::Store;
+
+/// A separate SQLite mirror, with the same schema as the state database.
+#[derive(Debug)]
+pub struct SqliteSink {
+    path: PathBuf,
+    store: Store,
+}
+
+impl SqliteSink {
+    /// Opens (creating with mode 0600 and migrating if needed) the mirror at `path`.
+    pub fn open(path: &Path) -> Result<SqliteSink, SinkError> {
+        let store = Store::open(path).map_err(|cause| SinkError::Mirror {
+            path: path.to_path_buf(),
+            cause: Box::new(cause),
+        })?;
+        Ok(SqliteSink {
+            path: path.to_path_buf(),
+            store,
+        })
+    }
+
+    /// Upserts the batch and commits.
+    pub fn write_batch(&mut self, deltas: &[Delta]) -> Result<(), SinkError> {
+        self.store
+            .upsert(deltas)
+            .map_err(|cause| SinkError::Mirror {
+                path: self.path.clone(),
+                cause: Box::new(cause),
+            })
+    }
+}
