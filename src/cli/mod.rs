@@ -55,7 +55,7 @@ enum Command {
     #[command(subcommand)]
     Cursor(cursor::Command),
     /// Users: list, create, update, lifecycle, passwords, sessions, factors, e.g. `oktasync users get jane@example.com`.
-    Users(users::Opts),
+    Users(Box<users::Opts>),
     /// Groups and their members, e.g. `oktasync groups add-user 00g1emaKYZTWRYYRRTSK 00u1abcdEFGH`.
     Groups(groups::Opts),
     /// Applications and user assignments, e.g. `oktasync apps assign 0oa1abcd 00u1abcd`.
@@ -71,7 +71,7 @@ enum Command {
     /// The System Log, e.g. `oktasync logs get --since 2024-05-01T00:00:00Z --all`.
     Logs(logs::Opts),
     /// Any request under /api/v1 of the org, e.g. `oktasync raw GET /api/v1/users/me`.
-    Raw(raw::Opts),
+    Raw(Box<raw::Opts>),
     /// Key/label picklists for scripts and UIs, e.g. `oktasync pick groups`.
     Pick(pick::Opts),
 }
@@ -128,7 +128,7 @@ impl Cli {
             Command::Sync(opts) => sync::sync(&ctx, opts).await,
             Command::Status(opts) => status::run(&ctx, opts).await,
             Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
-            Command::Users(opts) => users::run(opts, &ctx).await,
+            Command::Users(opts) => users::run(*opts, &ctx).await,
             Command::Groups(opts) => groups::run(opts, &ctx).await,
             Command::Apps(opts) => apps::run(opts, &ctx).await,
             Command::Hooks(opts) => hooks::run(opts, &ctx).await,
@@ -136,7 +136,7 @@ impl Cli {
             Command::Realms(opts) => realms::run(opts, &ctx).await,
             Command::UserTypes(opts) => user_types::run(opts, &ctx).await,
             Command::Logs(opts) => logs::run(opts, &ctx).await,
-            Command::Raw(opts) => raw::run(opts, &ctx).await,
+            Command::Raw(opts) => raw::run(*opts, &ctx).await,
             Command::Pick(opts) => pick::run(opts, &ctx).await,
         }
     }
