@@ -1,1 +1,6 @@
 //! One integration-test binary: each module holds the tests for one area.
+
+mod client;
+mod helpers;
+mod process;
+mod sync;
