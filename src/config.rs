@@ -423,8 +423,14 @@ mod tests {
     fn the_shipped_example_config_is_valid() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/oktasync.toml");
         let config = Config::load(Some(&path), &env_of(&[("OKTA_API_TOKEN", "t")])).unwrap();
-        assert_eq!(config.okta().unwrap().org.as_str(), "https://dev-12345.okta.com/");
+        assert_eq!(
+            config.okta().unwrap().org.as_str(),
+            "https://dev-12345.okta.com/"
+        );
         assert_eq!(config.sync.sinks.len(), 2);
-        assert_eq!(config.sync.poller("system_log").unwrap().schedule, "*/30 * * * * *");
+        assert_eq!(
+            config.sync.poller("system_log").unwrap().schedule,
+            "*/30 * * * * *"
+        );
     }
 }

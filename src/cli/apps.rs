@@ -137,53 +137,16 @@ struct UnassignArgs {
 pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
     let ctx = &ctx.with_output(opts.output);
     match opts.command {
-        Verb::List(args) => {
-            let query = AppQuery {
-                q: args.q,
-                filter: args.filter,
-                limit: args.page.limit,
-                after: args.page.after,
-                expand: args.expand,
-                include_non_deleted: args.include_non_deleted,
-                use_optimization: args.use_optimization,
-            };
-            let client = ctx.client()?;
-            print_list(
-                ctx,
-                client.apps().list(&query)?,
-                args.page.all,
-                None,
-                APP_COLUMNS,
-            )
-            .await
-        }
+        Verb::List(args) => list(args, ctx).await,
         Verb::Get(args) => {
-            let app = ctx
-                .client()?
-                .apps()
-                .get(&args.id, args.expand.as_deref())
-                .await?;
+            let apps = ctx.client()?;
+            let app = apps.apps().get(&args.id, args.expand.as_deref()).await?;
             print_value(ctx, &app, APP_COLUMNS, "")
         }
-        Verb::Assign(args) => {
-            let c = args.credentials;
-            let assignment = AppAssignment {
-                user_id: args.pair.user_id,
-                scope: args.scope,
-                user_name: c.username,
-                password: c.password,
-                profile: c.profile,
-            };
-            let app_user = ctx
-                .client()?
-                .apps()
-                .assign(&args.pair.app_id, &assignment)
-                .await?;
-            print_value(ctx, &app_user, APP_USER_COLUMNS, "")
-        }
+        Verb::Assign(args) => assign(args, ctx).await,
         Verb::Assignment(args) => {
-            let app_user = ctx
-                .client()?
+            let client = ctx.client()?;
+            let app_user = client
                 .apps()
                 .assignment(&args.app_id, &args.user_id)
                 .await?;
@@ -198,6 +161,35 @@ pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
             send_or_show(ctx, &client, call, args.dry_run, &done).await
         }
     }
+}
+
+async fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {
+    let query = AppQuery {
+        q: args.q,
+        filter: args.filter,
+        limit: args.page.limit,
+        after: args.page.after,
+        expand: args.expand,
+        include_non_deleted: args.include_non_deleted,
+        use_optimization: args.use_optimization,
+    };
+    let client = ctx.client()?;
+    let listing = client.apps().list(&query)?;
+    print_list(ctx, listing, args.page.all, None, APP_COLUMNS).await
+}
+
+async fn assign(args: AssignArgs, ctx: &Context) -> anyhow::Result<()> {
+    let c = args.credentials;
+    let assignment = AppAssignment {
+        user_id: args.pair.user_id,
+        scope: args.scope,
+        user_name: c.username,
+        password: c.password,
+        profile: c.profile,
+    };
+    let client = ctx.client()?;
+    let app_user = client.apps().assign(&args.pair.app_id, &assignment).await?;
+    print_value(ctx, &app_user, APP_USER_COLUMNS, "")
 }
 
 async fn update(args: UpdateArgs, ctx: &Context) -> anyhow::Result<()> {

@@ -147,28 +147,12 @@ pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
             let group = ctx.client()?.groups().create(&profile).await?;
             print_value(ctx, &group, GROUP_COLUMNS, "")
         }
-        Verb::Update(args) => {
-            if args.name.is_none() && args.description.is_none() {
-                bail!("nothing to update: give --name or --description");
-            }
-            let change = GroupProfile {
-                name: args.name,
-                description: args.description,
-            };
-            let group = ctx.client()?.groups().update(&args.id, &change).await?;
-            print_value(ctx, &group, GROUP_COLUMNS, "")
-        }
+        Verb::Update(args) => update(args, ctx).await,
         Verb::Delete(args) => {
             let client = ctx.client()?;
             let call = client.groups().delete_call(&args.id)?;
-            send_or_show(
-                ctx,
-                &client,
-                call,
-                args.dry_run,
-                &format!("deleted group {}", args.id),
-            )
-            .await
+            let done = format!("deleted group {}", args.id);
+            send_or_show(ctx, &client, call, args.dry_run, &done).await
         }
         Verb::Members(args) => {
             let client = ctx.client()?;
@@ -176,23 +160,34 @@ pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
             let listing = client.groups().members(&args.id, limit, after)?;
             print_list(ctx, listing, args.page.all, None, USER_COLUMNS).await
         }
-        Verb::AddUser(args) => {
-            ctx.client()?
-                .groups()
-                .add_user(&args.group_id, &args.user_id)
-                .await?;
-            eprintln!("added user {} to group {}", args.user_id, args.group_id);
-            Ok(())
-        }
-        Verb::RemoveUser(args) => {
-            ctx.client()?
-                .groups()
-                .remove_user(&args.group_id, &args.user_id)
-                .await?;
-            eprintln!("removed user {} from group {}", args.user_id, args.group_id);
-            Ok(())
-        }
+        Verb::AddUser(args) => membership(args, true, ctx).await,
+        Verb::RemoveUser(args) => membership(args, false, ctx).await,
     }
+}
+
+async fn update(args: UpdateArgs, ctx: &Context) -> anyhow::Result<()> {
+    if args.name.is_none() && args.description.is_none() {
+        bail!("nothing to update: give --name or --description");
+    }
+    let change = GroupProfile {
+        name: args.name,
+        description: args.description,
+    };
+    let group = ctx.client()?.groups().update(&args.id, &change).await?;
+    print_value(ctx, &group, GROUP_COLUMNS, "")
+}
+
+async fn membership(args: MemberArgs, add: bool, ctx: &Context) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let (group, user) = (&args.group_id, &args.user_id);
+    if add {
+        client.groups().add_user(group, user).await?;
+        eprintln!("added user {user} to group {group}");
+    } else {
+        client.groups().remove_user(group, user).await?;
+        eprintln!("removed user {user} from group {group}");
+    }
+    Ok(())
 }
 
 async fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {

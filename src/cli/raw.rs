@@ -27,8 +27,8 @@ enum ResponseMode {
     Binary,
 }
 
-/// Options for `oktasync raw`.
-#[derive(Debug, clap::Args)]
+/// Options for `oktasync raw`. `Debug` shows names only: values may be credentials.
+#[derive(clap::Args)]
 pub struct Opts {
     #[command(flatten)]
     output: super::output::OutputArg,
@@ -73,6 +73,24 @@ pub struct Opts {
     /// Print the request that would be sent, secrets redacted, and send nothing, e.g. `--dry-run`
     #[arg(long)]
     dry_run: bool,
+}
+
+impl std::fmt::Debug for Opts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names =
+            |pairs: &[(String, String)]| pairs.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        f.debug_struct("Opts")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("data", &self.data.as_ref().map(|_| "[redacted]"))
+            .field("query", &names(&self.query))
+            .field("header", &names(&self.header))
+            .field("form", &names(&self.form))
+            .field("file", &self.file)
+            .field("response", &self.response)
+            .field("dry_run", &self.dry_run)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Opts {

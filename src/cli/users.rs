@@ -133,33 +133,9 @@ pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
         Verb::Create(args) => user_edit::create(args, ctx).await,
         Verb::Update(args) => user_edit::update(args, ctx).await,
         Verb::SetPassword(args) => user_edit::set_password(args, ctx).await,
-        Verb::Groups(args) => {
-            let client = ctx.client()?;
-            let listing = client.users().groups(&args.id)?;
-            print_list(ctx, listing, true, None, super::groups::GROUP_COLUMNS).await
-        }
-        Verb::Apps(args) => {
-            let client = ctx.client()?;
-            print_list(
-                ctx,
-                client.users().app_links(&args.id)?,
-                true,
-                None,
-                APP_LINK_COLUMNS,
-            )
-            .await
-        }
-        Verb::Factors(args) => {
-            let client = ctx.client()?;
-            print_list(
-                ctx,
-                client.users().factors(&args.id)?,
-                true,
-                None,
-                FACTOR_COLUMNS,
-            )
-            .await
-        }
+        Verb::Groups(args) => sub_list(args, SubList::Groups, ctx).await,
+        Verb::Apps(args) => sub_list(args, SubList::Apps, ctx).await,
+        Verb::Factors(args) => sub_list(args, SubList::Factors, ctx).await,
         Verb::Delete(args) => user_lifecycle::delete(args, ctx).await,
         Verb::Activate(args) => user_lifecycle::status(args, "activate", ctx).await,
         Verb::Reactivate(args) => user_lifecycle::status(args, "reactivate", ctx).await,
@@ -171,6 +147,24 @@ pub async fn run(opts: Opts, ctx: &Context) -> anyhow::Result<()> {
         Verb::ClearSessions(args) => user_lifecycle::clear_sessions(args, ctx).await,
         Verb::UnenrollFactor(args) => user_lifecycle::unenroll_factor(args, ctx).await,
     }
+}
+
+/// The lists under one user.
+enum SubList {
+    Groups,
+    Apps,
+    Factors,
+}
+
+async fn sub_list(args: SubListArgs, which: SubList, ctx: &Context) -> anyhow::Result<()> {
+    let client = ctx.client()?;
+    let users = client.users();
+    let (listing, columns) = match which {
+        SubList::Groups => (users.groups(&args.id)?, super::groups::GROUP_COLUMNS),
+        SubList::Apps => (users.app_links(&args.id)?, APP_LINK_COLUMNS),
+        SubList::Factors => (users.factors(&args.id)?, FACTOR_COLUMNS),
+    };
+    print_list(ctx, listing, true, None, columns).await
 }
 
 async fn list(args: ListArgs, ctx: &Context) -> anyhow::Result<()> {

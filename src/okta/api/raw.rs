@@ -5,10 +5,11 @@ use reqwest::Method;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::Value;
 
+use crate::okta::redact::{REDACTED, is_secret_name, redact_json};
 use crate::okta::{OktaClient, OktaError, Request, Response, RetryPolicy, Upload};
 
-/// A request described by its parts.
-#[derive(Debug, Clone)]
+/// A request described by its parts. `Debug` redacts credentials.
+#[derive(Clone)]
 pub struct RawRequest {
     pub method: Method,
     /// `/api/v1/…`, or a full URL of the configured org.
@@ -32,6 +33,29 @@ impl RawRequest {
             upload: None,
             policy: None,
         }
+    }
+}
+
+impl std::fmt::Debug for RawRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let shown = |pairs: &[(String, String)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| {
+                    let v = if is_secret_name(k) { REDACTED } else { v };
+                    (k.clone(), v.to_owned())
+                })
+                .collect()
+        };
+        f.debug_struct("RawRequest")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("query", &shown(&self.query))
+            .field("headers", &shown(&self.headers))
+            .field("body", &self.body.as_ref().map(redact_json))
+            .field("upload", &self.upload)
+            .field("policy", &self.policy)
+            .finish()
     }
 }
 
@@ -98,5 +122,26 @@ impl OktaClient {
     /// Sends a raw request; any 2xx answer comes back as is.
     pub async fn raw(&self, raw: &RawRequest) -> Result<Response, OktaError> {
         self.execute(self.raw_request(raw)?).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_of_a_raw_request_hides_credentials() {
+        let mut raw = RawRequest::new(Method::POST, "/api/v1/users");
+        raw.headers = vec![
+            ("X-Api-Key".into(), "k-123".into()),
+            ("Prefer".into(), "respond-async".into()),
+        ];
+        raw.body = Some(serde_json::json!({"credentials": {"password": {"value": "pw-456"}}}));
+        let text = format!("{raw:?}");
+        assert!(
+            !text.contains("k-123") && !text.contains("pw-456"),
+            "{text}"
+        );
+        assert!(text.contains("respond-async"), "{text}");
     }
 }
