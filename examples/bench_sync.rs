@@ -19,25 +19,47 @@ mod support;
 async fn main() -> anyhow::Result<()> {
     let users = support::arg("--users").unwrap_or(100_000) as usize;
     let logs = support::arg("--logs").unwrap_or(1_000_000) as usize;
-    let sim = support::child_sim(SimConfig { users, logs, ..SimConfig::default() }).await?;
+    let sim = support::child_sim(SimConfig {
+        users,
+        logs,
+        ..SimConfig::default()
+    })
+    .await?;
     println!("org: {users} users, {logs} System Log events");
     let since = "1970-01-01T00:00:00.000Z";
     let mut floor = std::time::Duration::ZERO;
     for field in ["created", "lastUpdated"] {
-        let first = format!("{}/api/v1/users?search={field}%20ge%20%22{since}%22&sortBy={field}&sortOrder=asc&limit=200", sim.base);
+        let first = format!(
+            "{}/api/v1/users?search={field}%20ge%20%22{since}%22&sortBy={field}&sortOrder=asc&limit=200",
+            sim.base
+        );
         floor += support::floor(&sim, first, false).await?.0;
     }
     let users_floor = floor;
     let since = oktasync::poll::plan::okta_time(chrono::Utc::now() - chrono::Duration::days(89));
-    let first = format!("{}/api/v1/logs?since={since}&sortOrder=ASCENDING&limit=1000", sim.base);
+    let first = format!(
+        "{}/api/v1/logs?since={since}&sortOrder=ASCENDING&limit=1000",
+        sim.base
+    );
     let (logs_floor, log_pages, _) = support::floor(&sim, first, true).await?;
-    println!("floor (reqwest, no parsing): users {:.2} s, logs {:.2} s ({log_pages} pages)", users_floor.as_secs_f64(), logs_floor.as_secs_f64());
+    println!(
+        "floor (reqwest, no parsing): users {:.2} s, logs {:.2} s ({log_pages} pages)",
+        users_floor.as_secs_f64(),
+        logs_floor.as_secs_f64()
+    );
 
     let dir = tempfile::tempdir()?;
-    let client = OktaClient::new(sim.base.parse()?, sim.token.clone().into(), ClientOptions::default())?;
+    let client = OktaClient::new(
+        sim.base.parse()?,
+        sim.token.clone().into(),
+        ClientOptions::default(),
+    )?;
     let engine = Engine::open(client.clone(), settings(dir.path())?)?;
     let (_keep, shutdown) = watch::channel(false);
-    for (streams, floor) in [(&["new_users", "updated_users"][..], users_floor), (&["system_log"][..], logs_floor)] {
+    for (streams, floor) in [
+        (&["new_users", "updated_users"][..], users_floor),
+        (&["system_log"][..], logs_floor),
+    ] {
         let started = Instant::now();
         let mut records = 0;
         for stream in streams {
@@ -60,7 +82,11 @@ async fn main() -> anyhow::Result<()> {
 
 fn settings(dir: &std::path::Path) -> anyhow::Result<oktasync::config::SyncSettings> {
     let state = dir.join("state.db");
-    let sinks = format!("sqlite:{},file:{}", state.display(), dir.join("out.ndjson").display());
+    let sinks = format!(
+        "sqlite:{},file:{}",
+        state.display(),
+        dir.join("out.ndjson").display()
+    );
     let env = move |k: &str| match k {
         "OKTASYNC_STATE" => Some(state.display().to_string()),
         "OKTASYNC_SINKS" => Some(sinks.clone()),

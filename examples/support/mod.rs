@@ -12,7 +12,10 @@ const CHILD: &str = "OKTASYNC_BENCH_SIM";
 /// `--name value` from the command line.
 pub fn arg(name: &str) -> Option<u64> {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
 }
 
 /// A simulator in a child process (this same executable), so its memory is not ours.
@@ -35,7 +38,10 @@ pub async fn child_sim(config: SimConfig) -> anyhow::Result<ChildSim> {
         let started = Instant::now();
         let sim = oktasync::sim::spawn(config).await?;
         println!("{}\n{}", sim.base_url, sim.token);
-        eprintln!("simulator ready in {:.1} s", started.elapsed().as_secs_f64());
+        eprintln!(
+            "simulator ready in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
         std::future::pending::<()>().await;
     }
     let mut child = Command::new(std::env::current_exe()?)
@@ -51,14 +57,28 @@ pub async fn child_sim(config: SimConfig) -> anyhow::Result<ChildSim> {
 
 /// Fetches `first` and every `next` page with bare reqwest, reading the bytes and parsing
 /// nothing; stops at the last page or, with `until_empty`, at the first empty page.
-pub async fn floor(sim: &ChildSim, first: String, until_empty: bool) -> anyhow::Result<(Duration, usize, usize)> {
+pub async fn floor(
+    sim: &ChildSim,
+    first: String,
+    until_empty: bool,
+) -> anyhow::Result<(Duration, usize, usize)> {
     let http = reqwest::Client::new();
     let started = Instant::now();
     let mut next = Some(first);
     let (mut pages, mut bytes) = (0, 0);
     while let Some(url) = next.take() {
-        let response = http.get(&url).header("Authorization", format!("SSWS {}", sim.token)).header("Accept", "application/json").send().await?;
-        let links: Vec<String> = response.headers().get_all("link").iter().filter_map(|v| v.to_str().ok().map(str::to_owned)).collect();
+        let response = http
+            .get(&url)
+            .header("Authorization", format!("SSWS {}", sim.token))
+            .header("Accept", "application/json")
+            .send()
+            .await?;
+        let links: Vec<String> = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
         next = link::find_rel(links.iter().map(String::as_str), "next").map(str::to_owned);
         let body = response.bytes().await?;
         bytes += body.len();
@@ -74,7 +94,11 @@ pub async fn floor(sim: &ChildSim, first: String, until_empty: bool) -> anyhow::
 pub fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .unwrap_or(0.0)
         / 1024.0
 }

@@ -12,6 +12,7 @@ use crate::okta::OktaClient;
 pub mod apps;
 pub mod common;
 pub mod cursor;
+pub mod demo;
 pub mod groups;
 pub mod hooks;
 pub mod input;
@@ -54,6 +55,8 @@ enum Command {
     /// Inspect or move a poller's cursor.
     #[command(subcommand)]
     Cursor(cursor::Command),
+    /// Try oktasync end to end on a built-in simulated org: sync into ./oktasync-demo.db and ./oktasync-demo.ndjson.
+    Demo(demo::Opts),
     /// Users: list, create, update, lifecycle, passwords, sessions, factors, e.g. `oktasync users get jane@example.com`.
     Users(Box<users::Opts>),
     /// Groups and their members, e.g. `oktasync groups add-user 00g1emaKYZTWRYYRRTSK 00u1abcdEFGH`.
@@ -128,6 +131,7 @@ impl Cli {
             Command::Sync(opts) => sync::sync(&ctx, opts).await,
             Command::Status(opts) => status::run(&ctx, opts).await,
             Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
+            Command::Demo(opts) => demo::run(opts).await,
             Command::Users(opts) => users::run(*opts, &ctx).await,
             Command::Groups(opts) => groups::run(opts, &ctx).await,
             Command::Apps(opts) => apps::run(opts, &ctx).await,

@@ -8,9 +8,15 @@ use oktasync::sim::SimConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{client_for, epoch_now, fast_options, requests, script, sim_get, spawn_sim, truth_users};
+use crate::helpers::{
+    client_for, epoch_now, fast_options, requests, script, sim_get, spawn_sim, truth_users,
+};
 
-async fn collect_ids(client: &OktaClient, path: &str, query: &[(&str, &str)]) -> Result<(Vec<String>, usize), OktaError> {
+async fn collect_ids(
+    client: &OktaClient,
+    path: &str,
+    query: &[(&str, &str)],
+) -> Result<(Vec<String>, usize), OktaError> {
     let mut pages = client.pages(path, query)?;
     let (mut ids, mut count) = (Vec::new(), 0);
     while let Some(page) = pages.next_page().await? {
@@ -24,23 +30,44 @@ async fn collect_ids(client: &OktaClient, path: &str, query: &[(&str, &str)]) ->
 
 #[tokio::test]
 async fn search_listing_visits_every_user_once_even_when_timestamps_tie_across_pages() {
-    let (sim, client) = spawn_sim(SimConfig { users: 450, ..SimConfig::default() }).await;
-    let query = [("search", "lastUpdated ge \"1970-01-01T00:00:00.000Z\""), ("sortBy", "lastUpdated"), ("sortOrder", "asc"), ("limit", "50")];
+    let (sim, client) = spawn_sim(SimConfig {
+        users: 450,
+        ..SimConfig::default()
+    })
+    .await;
+    let query = [
+        ("search", "lastUpdated ge \"1970-01-01T00:00:00.000Z\""),
+        ("sortBy", "lastUpdated"),
+        ("sortOrder", "asc"),
+        ("limit", "50"),
+    ];
     let (mut ids, pages) = collect_ids(&client, "/api/v1/users", &query).await.unwrap();
     assert_eq!(pages, 9);
     let listed = ids.len();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), listed, "no user listed twice");
-    let truth: Vec<String> = truth_users(&sim).await.into_iter().map(|(id, _)| id).collect();
+    let truth: Vec<String> = truth_users(&sim)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(ids, truth);
 }
 
 #[tokio::test]
 async fn pacing_keeps_a_listing_bigger_than_the_bucket_free_of_429s() {
-    let config = SimConfig { users: 60, rate_limit: Some(8), rate_window: Duration::from_secs(2), ..SimConfig::default() };
+    let config = SimConfig {
+        users: 60,
+        rate_limit: Some(8),
+        rate_window: Duration::from_secs(2),
+        ..SimConfig::default()
+    };
     let (sim, client) = spawn_sim(config).await;
-    let query = [("search", "lastUpdated ge \"1970-01-01T00:00:00.000Z\""), ("limit", "5")];
+    let query = [
+        ("search", "lastUpdated ge \"1970-01-01T00:00:00.000Z\""),
+        ("limit", "5"),
+    ];
     let (ids, pages) = collect_ids(&client, "/api/v1/users", &query).await.unwrap();
     assert_eq!((ids.len(), pages), (60, 12));
     assert_eq!(client.stats().rate_limited, 0);
@@ -57,7 +84,11 @@ async fn a_429_is_waited_out_until_the_reset_then_retried_with_retry_headers() {
     let started = Instant::now();
     let groups: Vec<Value> = client.get_json("/api/v1/groups", &[]).await.unwrap();
     assert!(!groups.is_empty());
-    assert!(started.elapsed() >= Duration::from_secs(1), "waited for the reset: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "waited for the reset: {:?}",
+        started.elapsed()
+    );
     assert_eq!(client.stats().rate_limited, 1);
     let sent = requests(&sim).await;
     let retry = &sent[sent.len() - 1]["headers"];
@@ -70,7 +101,10 @@ async fn a_burst_of_server_errors_is_retried_until_success() {
     let (sim, client) = spawn_sim(SimConfig::default()).await;
     let error = json!({ "status": 500, "body": { "errorCode": "E0000009", "errorSummary": "Internal Server Error", "errorCauses": [] } });
     script(&sim, json!([error, error, error])).await;
-    let users: Vec<Value> = client.get_json("/api/v1/users", &[("limit", "3")]).await.unwrap();
+    let users: Vec<Value> = client
+        .get_json("/api/v1/users", &[("limit", "3")])
+        .await
+        .unwrap();
     assert_eq!(users.len(), 3);
     assert_eq!(requests(&sim).await.len(), 4);
     assert_eq!(client.stats().retries, 3);
@@ -79,13 +113,26 @@ async fn a_burst_of_server_errors_is_retried_until_success() {
 #[tokio::test]
 async fn persistent_server_errors_end_in_a_clear_error_after_the_retry_budget() {
     let (sim, _) = spawn_sim(SimConfig::default()).await;
-    let client = client_for(&sim, ClientOptions { max_retries: 2, ..fast_options() });
-    let html = json!({ "status": 503, "body": "<html><body><h1>Service Unavailable</h1></body></html>" });
+    let client = client_for(
+        &sim,
+        ClientOptions {
+            max_retries: 2,
+            ..fast_options()
+        },
+    );
+    let html =
+        json!({ "status": 503, "body": "<html><body><h1>Service Unavailable</h1></body></html>" });
     script(&sim, json!([html, html, html, html])).await;
-    let err = client.get_json::<Value>("/api/v1/users", &[]).await.unwrap_err();
+    let err = client
+        .get_json::<Value>("/api/v1/users", &[])
+        .await
+        .unwrap_err();
     let text = err.to_string();
     assert_eq!(err.status(), Some(503));
-    assert!(text.contains("Service Unavailable") && text.contains("after 3 attempts"), "{text}");
+    assert!(
+        text.contains("Service Unavailable") && text.contains("after 3 attempts"),
+        "{text}"
+    );
     assert_eq!(requests(&sim).await.len(), 3);
 }
 
@@ -94,9 +141,16 @@ async fn a_post_that_may_have_reached_okta_is_not_replayed() {
     let (sim, client) = spawn_sim(SimConfig::default()).await;
     script(&sim, json!([{ "status": 500, "body": { "errorCode": "E0000009", "errorSummary": "Internal Server Error" } }])).await;
     let url = client.url("/api/v1/groups", &[]).unwrap();
-    let err = client.execute(Request::new(Method::POST, url).json(json!({ "profile": { "name": "once" } }))).await.unwrap_err();
+    let err = client
+        .execute(Request::new(Method::POST, url).json(json!({ "profile": { "name": "once" } })))
+        .await
+        .unwrap_err();
     assert_eq!(err.code(), Some("E0000009"));
-    assert_eq!(requests(&sim).await.len(), 1, "the POST was sent exactly once");
+    assert_eq!(
+        requests(&sim).await.len(),
+        1,
+        "the POST was sent exactly once"
+    );
 }
 
 #[tokio::test]
@@ -104,7 +158,10 @@ async fn a_bad_token_gives_a_message_that_names_the_token_problem() {
     let (sim, _) = spawn_sim(SimConfig::default()).await;
     let org = url::Url::parse(&sim.base_url).unwrap();
     let client = OktaClient::new(org, "wrong".to_string().into(), fast_options()).unwrap();
-    let err = client.get_json::<Value>("/api/v1/users", &[]).await.unwrap_err();
+    let err = client
+        .get_json::<Value>("/api/v1/users", &[])
+        .await
+        .unwrap_err();
     assert_eq!((err.status(), err.code()), (Some(401), Some("E0000011")));
     assert!(err.to_string().contains("OKTA_API_TOKEN"), "{err}");
 }
@@ -112,28 +169,47 @@ async fn a_bad_token_gives_a_message_that_names_the_token_problem() {
 #[tokio::test]
 async fn a_next_link_to_another_origin_is_refused_and_never_requested() {
     let (sim, client) = spawn_sim(SimConfig::default()).await;
-    script(&sim, json!([{ "status": 200, "body": [{ "id": "00u1" }],
-        "headers": { "Link": "<https://evil.example/api/v1/users?after=00u1>; rel=\"next\"" } }])).await;
+    script(
+        &sim,
+        json!([{ "status": 200, "body": [{ "id": "00u1" }],
+        "headers": { "Link": "<https://evil.example/api/v1/users?after=00u1>; rel=\"next\"" } }]),
+    )
+    .await;
     let mut pages = client.pages("/api/v1/users", &[]).unwrap();
     let err = pages.next_page().await.unwrap_err();
     assert!(matches!(err, OktaError::ForeignOrigin { .. }), "{err}");
     assert!(err.to_string().contains("evil.example"));
     assert_eq!(requests(&sim).await.len(), 1);
-    assert!(client.url("https://evil.example/api/v1/users", &[]).is_err(), "paths to other hosts are refused too");
+    assert!(
+        client
+            .url("https://evil.example/api/v1/users", &[])
+            .is_err(),
+        "paths to other hosts are refused too"
+    );
 }
 
 #[tokio::test]
 async fn comma_joined_link_headers_are_followed() {
     let (sim, client) = spawn_sim(SimConfig::default()).await;
     let next = format!("{}/api/v1/groups?limit=2", sim.base_url);
-    let link = format!("<{}/api/v1/users>; rel=\"self\", <{next}>; rel=\"next\"", sim.base_url);
-    script(&sim, json!([{ "status": 200, "body": [{ "id": "00u1" }], "headers": { "Link": link } }])).await;
+    let link = format!(
+        "<{}/api/v1/users>; rel=\"self\", <{next}>; rel=\"next\"",
+        sim.base_url
+    );
+    script(
+        &sim,
+        json!([{ "status": 200, "body": [{ "id": "00u1" }], "headers": { "Link": link } }]),
+    )
+    .await;
     let mut pages = client.pages("/api/v1/users", &[]).unwrap();
     let first = pages.next_page().await.unwrap().unwrap();
     assert_eq!(first.next.as_ref().map(|u| u.as_str()), Some(next.as_str()));
     let second = pages.next_page().await.unwrap().unwrap();
     assert_eq!(second.items.len(), 2);
-    assert!(second.items[0].get().contains("00g"), "the next page is the groups listing");
+    assert!(
+        second.items[0].get().contains("00g"),
+        "the next page is the groups listing"
+    );
 }
 
 #[tokio::test]
@@ -148,22 +224,45 @@ async fn requests_carry_okta_headers_and_bodyless_posts_send_content_length_zero
         .as_str()
         .unwrap()
         .to_owned();
-    let url = client.url(&format!("/api/v1/users/{user}/lifecycle/suspend"), &[]).unwrap();
-    client.execute(Request::new(Method::POST, url)).await.unwrap();
+    let url = client
+        .url(&format!("/api/v1/users/{user}/lifecycle/suspend"), &[])
+        .unwrap();
+    client
+        .execute(Request::new(Method::POST, url))
+        .await
+        .unwrap();
     let sent = requests(&sim).await;
     let headers = &sent[0]["headers"];
     assert_eq!(headers["content-length"], "0");
     assert_eq!(headers["accept"], "application/json");
-    assert!(headers["user-agent"].as_str().unwrap().starts_with("oktasync/"));
+    assert!(
+        headers["user-agent"]
+            .as_str()
+            .unwrap()
+            .starts_with("oktasync/")
+    );
     assert_eq!(headers["authorization"], format!("SSWS {}", sim.token));
 }
 
 #[tokio::test]
 async fn a_slow_answer_times_out_and_the_get_is_retried() {
     let (sim, _) = spawn_sim(SimConfig::default()).await;
-    let client = client_for(&sim, ClientOptions { request_timeout: Duration::from_millis(300), ..fast_options() });
-    script(&sim, json!([{ "status": 200, "body": [], "delay_ms": 2000 }])).await;
-    let users: Vec<Value> = client.get_json("/api/v1/users", &[("limit", "2")]).await.unwrap();
+    let client = client_for(
+        &sim,
+        ClientOptions {
+            request_timeout: Duration::from_millis(300),
+            ..fast_options()
+        },
+    );
+    script(
+        &sim,
+        json!([{ "status": 200, "body": [], "delay_ms": 2000 }]),
+    )
+    .await;
+    let users: Vec<Value> = client
+        .get_json("/api/v1/users", &[("limit", "2")])
+        .await
+        .unwrap();
     assert_eq!(users.len(), 2);
     assert_eq!(client.stats().retries, 1);
 }
@@ -192,15 +291,36 @@ async fn the_token_never_appears_in_logs_errors_or_debug_output() {
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
-    let error = json!({ "status": 500, "body": { "errorCode": "E0000009", "errorSummary": "boom" } });
+    let error =
+        json!({ "status": 500, "body": { "errorCode": "E0000009", "errorSummary": "boom" } });
     script(&sim, json!([error])).await;
-    let _: Vec<Value> = client.get_json("/api/v1/users", &[("limit", "1")]).await.unwrap();
+    let _: Vec<Value> = client
+        .get_json("/api/v1/users", &[("limit", "1")])
+        .await
+        .unwrap();
     let org = url::Url::parse(&sim.base_url).unwrap();
-    let bad = OktaClient::new(org, "not-the-token-but-secret".to_string().into(), fast_options()).unwrap();
-    let err = bad.get_json::<Value>("/api/v1/users", &[]).await.unwrap_err();
+    let bad = OktaClient::new(
+        org,
+        "not-the-token-but-secret".to_string().into(),
+        fast_options(),
+    )
+    .unwrap();
+    let err = bad
+        .get_json::<Value>("/api/v1/users", &[])
+        .await
+        .unwrap_err();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("retrying"), "the retry was logged: {logs}");
-    for text in [logs, err.to_string(), format!("{err:?}"), format!("{client:?}"), format!("{bad:?}")] {
-        assert!(!text.contains(&sim.token) && !text.contains("not-the-token-but-secret"), "secret leaked: {text}");
+    for text in [
+        logs,
+        err.to_string(),
+        format!("{err:?}"),
+        format!("{client:?}"),
+        format!("{bad:?}"),
+    ] {
+        assert!(
+            !text.contains(&sim.token) && !text.contains("not-the-token-but-secret"),
+            "secret leaked: {text}"
+        );
     }
 }

@@ -52,12 +52,21 @@ pub async fn sim_post(sim: &Sim, path: &str, body: Value) -> Value {
 
 /// Queues canned responses that the simulator serves to the next matching API requests.
 pub async fn script(sim: &Sim, responses: Value) {
-    sim_post(sim, "/__sim/script", serde_json::json!({ "responses": responses })).await;
+    sim_post(
+        sim,
+        "/__sim/script",
+        serde_json::json!({ "responses": responses }),
+    )
+    .await;
 }
 
 /// The API requests the simulator received, oldest first.
 pub async fn requests(sim: &Sim) -> Vec<Value> {
-    sim_get(sim, "/__sim/requests").await.as_array().cloned().unwrap_or_default()
+    sim_get(sim, "/__sim/requests")
+        .await
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Every user the simulator holds, as `(id, lastUpdated)`, sorted.
@@ -67,7 +76,12 @@ pub async fn truth_users(sim: &Sim) -> Vec<(String, String)> {
         .as_array()
         .expect("truth users")
         .iter()
-        .map(|u| (u["id"].as_str().unwrap().to_owned(), u["lastUpdated"].as_str().unwrap().to_owned()))
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_owned(),
+                u["lastUpdated"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     users.sort();
     users
@@ -88,5 +102,8 @@ pub async fn truth_logs(sim: &Sim) -> Vec<String> {
 
 /// Epoch seconds now.
 pub fn epoch_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }

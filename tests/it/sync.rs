@@ -38,7 +38,10 @@ pub fn settings(dir: &Path, page_size: Option<u32>) -> SyncSettings {
     settings
 }
 
-pub async fn sync_all(client: &OktaClient, settings: SyncSettings) -> anyhow::Result<Vec<RunSummary>> {
+pub async fn sync_all(
+    client: &OktaClient,
+    settings: SyncSettings,
+) -> anyhow::Result<Vec<RunSummary>> {
     let engine = Engine::open(client.clone(), settings)?;
     let (_keep, shutdown) = watch::channel(false);
     let mut out = Vec::new();
@@ -74,7 +77,12 @@ pub fn ndjson_lines(dir: &Path) -> Vec<Value> {
     let mut lines = Vec::new();
     for entry in std::fs::read_dir(dir).unwrap() {
         let path: PathBuf = entry.unwrap().path();
-        if path.file_name().unwrap().to_string_lossy().starts_with("out.ndjson") {
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("out.ndjson")
+        {
             for line in std::fs::read_to_string(&path).unwrap().lines() {
                 lines.push(serde_json::from_str(line).expect("every line is one JSON object"));
             }
@@ -87,7 +95,11 @@ pub fn ndjson_lines(dir: &Path) -> Vec<Value> {
 pub fn keys(lines: &[Value]) -> HashMap<(String, String, String), usize> {
     let mut out = HashMap::new();
     for l in lines {
-        let key = (l["stream"].as_str().unwrap().to_owned(), l["id"].as_str().unwrap().to_owned(), l["version"].as_str().unwrap().to_owned());
+        let key = (
+            l["stream"].as_str().unwrap().to_owned(),
+            l["id"].as_str().unwrap().to_owned(),
+            l["version"].as_str().unwrap().to_owned(),
+        );
         *out.entry(key).or_insert(0) += 1;
     }
     out
@@ -95,18 +107,38 @@ pub fn keys(lines: &[Value]) -> HashMap<(String, String, String), usize> {
 
 pub async fn assert_converged(sim: &Sim, dir: &Path) {
     let (users, logs) = mirror(&dir.join("state.db"));
-    assert_eq!(users, truth_users(sim).await, "mirror users equal the simulator's");
-    assert_eq!(logs, truth_logs(sim).await, "mirror events equal the simulator's");
+    assert_eq!(
+        users,
+        truth_users(sim).await,
+        "mirror users equal the simulator's"
+    );
+    assert_eq!(
+        logs,
+        truth_logs(sim).await,
+        "mirror events equal the simulator's"
+    );
     let lines = ndjson_lines(dir);
     let streamed: BTreeSet<(String, String)> = lines
         .iter()
         .filter(|l| l["stream"] == "updated_users")
-        .map(|l| (l["id"].as_str().unwrap().to_owned(), l["version"].as_str().unwrap().to_owned()))
+        .map(|l| {
+            (
+                l["id"].as_str().unwrap().to_owned(),
+                l["version"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     for user in truth_users(sim).await {
-        assert!(streamed.contains(&user), "NDJSON has the current version of {user:?}");
+        assert!(
+            streamed.contains(&user),
+            "NDJSON has the current version of {user:?}"
+        );
     }
-    let events: BTreeSet<&str> = lines.iter().filter(|l| l["stream"] == "system_log").map(|l| l["id"].as_str().unwrap()).collect();
+    let events: BTreeSet<&str> = lines
+        .iter()
+        .filter(|l| l["stream"] == "system_log")
+        .map(|l| l["id"].as_str().unwrap())
+        .collect();
     for uuid in truth_logs(sim).await {
         assert!(events.contains(uuid.as_str()), "NDJSON has event {uuid}");
     }
@@ -114,13 +146,24 @@ pub async fn assert_converged(sim: &Sim, dir: &Path) {
 
 #[tokio::test]
 async fn a_full_backfill_equals_the_simulators_truth_in_every_sink() {
-    let (sim, client) = spawn_sim(SimConfig { users: 300, logs: 1500, ..SimConfig::default() }).await;
+    let (sim, client) = spawn_sim(SimConfig {
+        users: 300,
+        logs: 1500,
+        ..SimConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let summaries = sync_all(&client, settings(dir.path(), None)).await.unwrap();
-    assert_eq!(summaries[0].records, 300, "new_users emits every user, DEPROVISIONED included");
+    assert_eq!(
+        summaries[0].records, 300,
+        "new_users emits every user, DEPROVISIONED included"
+    );
     assert_converged(&sim, dir.path()).await;
     let lines = ndjson_lines(dir.path());
-    assert!(keys(&lines).values().all(|n| *n == 1), "no duplicate without a crash");
+    assert!(
+        keys(&lines).values().all(|n| *n == 1),
+        "no duplicate without a crash"
+    );
     let first = &lines[0];
     for field in ["stream", "id", "version", "emitted_at", "data"] {
         assert!(first.get(field).is_some(), "envelope has {field}: {first}");
@@ -129,11 +172,21 @@ async fn a_full_backfill_equals_the_simulators_truth_in_every_sink() {
 
 #[tokio::test]
 async fn equal_timestamps_across_small_pages_are_each_delivered_once() {
-    let (sim, client) = spawn_sim(SimConfig { users: 200, logs: 50, ..SimConfig::default() }).await;
+    let (sim, client) = spawn_sim(SimConfig {
+        users: 200,
+        logs: 50,
+        ..SimConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    sync_all(&client, settings(dir.path(), Some(7))).await.unwrap();
+    sync_all(&client, settings(dir.path(), Some(7)))
+        .await
+        .unwrap();
     let counts = keys(&ndjson_lines(dir.path()));
-    let updated: Vec<_> = counts.iter().filter(|((s, _, _), _)| s == "updated_users").collect();
+    let updated: Vec<_> = counts
+        .iter()
+        .filter(|((s, _, _), _)| s == "updated_users")
+        .collect();
     assert_eq!(updated.len(), 200);
     assert!(updated.iter().all(|(_, n)| **n == 1));
     let truth = truth_users(&sim).await;
@@ -141,12 +194,20 @@ async fn equal_timestamps_across_small_pages_are_each_delivered_once() {
     for (_, ts) in &truth {
         *versions.entry(ts.as_str()).or_insert(0) += 1;
     }
-    assert!(versions.values().any(|n| *n > 7), "the simulator really has ties longer than a page");
+    assert!(
+        versions.values().any(|n| *n > 7),
+        "the simulator really has ties longer than a page"
+    );
 }
 
 #[tokio::test]
 async fn users_changed_while_a_sync_runs_are_caught_by_the_next_run() {
-    let (sim, client) = spawn_sim(SimConfig { users: 400, logs: 200, ..SimConfig::default() }).await;
+    let (sim, client) = spawn_sim(SimConfig {
+        users: 400,
+        logs: 200,
+        ..SimConfig::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let running = tokio::spawn({
         let (client, settings) = (client.clone(), settings(dir.path(), Some(20)));
@@ -156,37 +217,64 @@ async fn users_changed_while_a_sync_runs_are_caught_by_the_next_run() {
     sim_post(&sim, "/__sim/users/touch", json!({ "count": 25 })).await;
     sim_post(&sim, "/__sim/users/create", json!({ "count": 10 })).await;
     running.await.unwrap().unwrap();
-    sync_all(&client, settings(dir.path(), Some(20))).await.unwrap();
+    sync_all(&client, settings(dir.path(), Some(20)))
+        .await
+        .unwrap();
     assert_converged(&sim, dir.path()).await;
 }
 
 #[tokio::test]
 async fn late_persisted_log_events_are_all_delivered_exactly_once() {
-    let config = SimConfig { users: 20, logs: 100, log_lag_seconds: 2, ..SimConfig::default() };
+    let config = SimConfig {
+        users: 20,
+        logs: 100,
+        log_lag_seconds: 2,
+        ..SimConfig::default()
+    };
     let (sim, client) = spawn_sim(config).await;
     let dir = tempfile::tempdir().unwrap();
     for _ in 0..6 {
         sim_post(&sim, "/__sim/logs", json!({ "count": 40 })).await;
-        sync_all(&client, settings(dir.path(), Some(25))).await.unwrap();
+        sync_all(&client, settings(dir.path(), Some(25)))
+            .await
+            .unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    sync_all(&client, settings(dir.path(), Some(25))).await.unwrap();
+    sync_all(&client, settings(dir.path(), Some(25)))
+        .await
+        .unwrap();
     assert_converged(&sim, dir.path()).await;
     let counts = keys(&ndjson_lines(dir.path()));
-    let events: Vec<_> = counts.iter().filter(|((s, _, _), _)| s == "system_log").collect();
+    let events: Vec<_> = counts
+        .iter()
+        .filter(|((s, _, _), _)| s == "system_log")
+        .collect();
     assert_eq!(events.len(), truth_logs(&sim).await.len());
-    assert!(events.iter().all(|(_, n)| **n == 1), "no event delivered twice");
+    assert!(
+        events.iter().all(|(_, n)| **n == 1),
+        "no event delivered twice"
+    );
 }
 
 #[tokio::test]
 async fn rate_limit_storms_and_injected_faults_still_converge() {
-    let config = SimConfig { users: 150, logs: 400, rate_limit: Some(30), rate_window: Duration::from_secs(1), fail_rate: 0.05, ..SimConfig::default() };
+    let config = SimConfig {
+        users: 150,
+        logs: 400,
+        rate_limit: Some(30),
+        rate_window: Duration::from_secs(1),
+        fail_rate: 0.05,
+        ..SimConfig::default()
+    };
     let (sim, client) = spawn_sim(config).await;
     let dir = tempfile::tempdir().unwrap();
     let mut clean = false;
     for _ in 0..10 {
-        if sync_all(&client, settings(dir.path(), Some(20))).await.is_ok() {
+        if sync_all(&client, settings(dir.path(), Some(20)))
+            .await
+            .is_ok()
+        {
             clean = true;
             break;
         }
@@ -195,5 +283,8 @@ async fn rate_limit_storms_and_injected_faults_still_converge() {
     sim_post(&sim, "/__sim/settings", json!({ "fail_rate": 0.0 })).await;
     assert_converged(&sim, dir.path()).await;
     let counters = crate::helpers::sim_get(&sim, "/__sim/counters").await;
-    assert!(counters["faults"].as_u64().unwrap() > 0, "faults were injected: {counters}");
+    assert!(
+        counters["faults"].as_u64().unwrap() > 0,
+        "faults were injected: {counters}"
+    );
 }

@@ -1,0 +1,193 @@
+//! Rate limits, concurrency limits, authentication and the Content-Length rule.
+
+use std::time::Duration;
+
+use oktasync::sim::SimConfig;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::sim_support::*;
+
+fn header(r: &reqwest::Response, name: &str) -> i64 {
+    r.headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(-1)
+}
+
+#[tokio::test]
+async fn a_bucket_of_n_answers_429_e0000047_on_request_n_plus_one_with_consistent_headers() {
+    let sim = start(SimConfig {
+        rate_limit: Some(5),
+        rate_window: Duration::from_secs(2),
+        ..small()
+    })
+    .await;
+    let mut resets = Vec::new();
+    for i in 1..=5 {
+        let r = get(&sim, "/api/v1/users?limit=1").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-rate-limit-limit"), 5);
+        assert_eq!(header(&r, "x-rate-limit-remaining"), 5 - i);
+        resets.push(header(&r, "x-rate-limit-reset"));
+    }
+    let r = get(&sim, "/api/v1/users?limit=1").await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(
+        (
+            header(&r, "x-rate-limit-limit"),
+            header(&r, "x-rate-limit-remaining")
+        ),
+        (5, 0)
+    );
+    let reset = header(&r, "x-rate-limit-reset");
+    assert!(resets.iter().all(|x| *x == reset), "one window, one reset");
+    let now = chrono::Utc::now().timestamp();
+    assert!(
+        reset > now - 1 && reset <= now + 3,
+        "reset {reset} is the window end in epoch seconds (now {now})"
+    );
+    assert!(r.headers().contains_key("x-okta-request-id") && r.headers().contains_key("date"));
+    assert_eq!(json(r).await["errorCode"], "E0000047");
+    let other = get(&sim, "/api/v1/groups").await;
+    assert_eq!(other.status(), 200, "other buckets are not affected");
+    let r = get(&sim, "/api/v1/users?limit=1").await;
+    assert_eq!(r.status(), 429, "a 429 does not open a new window");
+    let c = admin_get(&sim, "/__sim/counters").await;
+    assert_eq!(c["rate_limited"], 2);
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let r = get(&sim, "/api/v1/users?limit=1").await;
+    assert_eq!(r.status(), 200, "a new window opens after the old one ends");
+    assert_eq!(header(&r, "x-rate-limit-remaining"), 4);
+}
+
+#[tokio::test]
+async fn requests_over_the_concurrency_limit_get_429_with_limit_zero() {
+    let sim = start(SimConfig {
+        concurrency_limit: Some(2),
+        ..small()
+    })
+    .await;
+    let slow = serde_json::json!({"status": 200, "body": [], "delay_ms": 600});
+    admin_post(
+        &sim,
+        "/__sim/script",
+        serde_json::json!({"responses": [slow.clone(), slow]}),
+    )
+    .await;
+    let a = get(&sim, "/api/v1/groups");
+    let b = get(&sim, "/api/v1/groups");
+    let c = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        get(&sim, "/api/v1/users").await
+    };
+    let (a, b, c) = tokio::join!(a, b, c);
+    assert_eq!((a.status().as_u16(), b.status().as_u16()), (200, 200));
+    assert_eq!(c.status(), 429);
+    assert_eq!(
+        (
+            header(&c, "x-rate-limit-limit"),
+            header(&c, "x-rate-limit-remaining")
+        ),
+        (0, 0)
+    );
+    let now = chrono::Utc::now().timestamp();
+    assert!((now..=now + 2).contains(&header(&c, "x-rate-limit-reset")));
+    assert_eq!(json(c).await["errorCode"], "E0000047");
+    assert_eq!(
+        admin_get(&sim, "/__sim/counters").await["peak_concurrency"],
+        3
+    );
+    assert_eq!(
+        get(&sim, "/api/v1/users").await.status(),
+        200,
+        "free once concurrency drops"
+    );
+}
+
+#[tokio::test]
+async fn a_bad_or_missing_token_gets_401_e0000011_and_bearer_is_accepted() {
+    let sim = start(small()).await;
+    let url = format!("{}/api/v1/users", sim.base_url);
+    for auth in [None, Some("SSWS wrong"), Some("Basic abc")] {
+        let mut rb = client().get(&url);
+        if let Some(a) = auth {
+            rb = rb.header("Authorization", a);
+        }
+        let r = rb.send().await.unwrap();
+        assert_eq!(r.status(), 401, "{auth:?}");
+        assert!(r.headers().contains_key("x-rate-limit-limit"));
+        let b = json(r).await;
+        assert_eq!(b["errorCode"], "E0000011");
+        assert_eq!(b["errorSummary"], "Invalid token provided");
+    }
+    let r = client()
+        .get(&url)
+        .bearer_auth(&sim.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn a_post_without_body_or_content_length_gets_411() {
+    let sim = start(small()).await;
+    let addr = sim.base_url.trim_start_matches("http://").to_string();
+    let users = json(
+        get(
+            &sim,
+            "/api/v1/users?search=status%20eq%20%22ACTIVE%22&limit=1",
+        )
+        .await,
+    )
+    .await;
+    let id = users[0]["id"].as_str().unwrap().to_string();
+    let mut s = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let req = format!(
+        "POST /api/v1/users/{id}/lifecycle/suspend HTTP/1.1\r\nHost: {addr}\r\nAuthorization: SSWS {}\r\nConnection: close\r\n\r\n",
+        sim.token
+    );
+    s.write_all(req.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    assert!(out.starts_with("HTTP/1.1 411"), "{out}");
+    let ok = send(
+        &sim,
+        reqwest::Method::POST,
+        &format!("/api/v1/users/{id}/lifecycle/suspend"),
+        None,
+    )
+    .await;
+    assert_eq!(ok.status(), 200, "with Content-Length: 0 it works");
+}
+
+#[tokio::test]
+async fn every_response_carries_date_request_id_and_rate_headers() {
+    let sim = start(small()).await;
+    let mut seen = std::collections::HashSet::new();
+    for path in [
+        "/api/v1/users",
+        "/api/v1/users/nope",
+        "/api/v1/policies",
+        "/api/v1/nothing",
+    ] {
+        let r = get(&sim, path).await;
+        for h in [
+            "date",
+            "x-okta-request-id",
+            "x-rate-limit-limit",
+            "x-rate-limit-remaining",
+            "x-rate-limit-reset",
+        ] {
+            assert!(r.headers().contains_key(h), "{path} lacks {h}");
+        }
+        seen.insert(
+            r.headers()["x-okta-request-id"]
+                .to_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    assert_eq!(seen.len(), 4, "request ids are unique");
+}
