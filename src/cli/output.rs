@@ -149,7 +149,11 @@ fn indent(text: &str) -> String {
         .join("\n")
 }
 
-/// One table cell: scalars as text, arrays joined by commas, objects as compact JSON.
+/// The widest a cell may be, except in the last column (which may run on: URLs, messages).
+const MAX_CELL: usize = 60;
+
+/// One table cell: scalars as text, arrays joined by commas, objects as compact JSON, control
+/// characters as spaces.
 fn cell(value: Option<&Value>) -> String {
     let text = match value {
         None | Some(Value::Null) => String::new(),
@@ -161,14 +165,17 @@ fn cell(value: Option<&Value>) -> String {
             .join(","),
         Some(other) => other.to_string(),
     };
-    let flat: String = text
-        .chars()
+    text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    if flat.chars().count() > 60 {
-        flat.chars().take(59).chain(['…']).collect()
+        .collect()
+}
+
+/// A cell cut to [`MAX_CELL`] characters.
+fn clip(text: String) -> String {
+    if text.chars().count() > MAX_CELL {
+        text.chars().take(MAX_CELL - 1).chain(['…']).collect()
     } else {
-        flat
+        text
     }
 }
 
@@ -203,7 +210,12 @@ pub fn table(columns: &[Column], rows: &[Value]) -> String {
                 path.split('.').try_fold(row, |v, key| v.get(key))
             }
         };
-        grid.push(columns.iter().map(|(_, p)| cell(value_at(p))).collect());
+        let last = columns.len().saturating_sub(1);
+        let cells = columns.iter().enumerate().map(|(i, (_, p))| {
+            let text = cell(value_at(p));
+            if i == last { text } else { clip(text) }
+        });
+        grid.push(cells.collect());
     }
     let widths: Vec<usize> = (0..columns.len())
         .map(|i| grid.iter().map(|r| r[i].chars().count()).max().unwrap_or(0))

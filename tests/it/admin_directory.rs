@@ -486,3 +486,99 @@ async fn the_factor_picklist_lists_one_users_factors() {
     }
     panic!("no user with factors in the simulated org");
 }
+
+#[tokio::test]
+async fn raw_retry_flags_retry_reads_and_only_retry_writes_when_told() {
+    let org = org().await;
+    let fail = json!({"status": 500, "path_prefix": "/api/v1/groups",
+        "body": {"errorCode": "E0000009", "errorSummary": "Internal Server Error", "errorCauses": []}});
+    org.script(json!([fail, fail])).await;
+    let out = org
+        .cli(&[
+            "raw",
+            "GET",
+            "/api/v1/groups",
+            "--retries",
+            "2",
+            "--retry-delay",
+            "0.01",
+        ])
+        .await
+        .ok();
+    assert!(out.json().is_array());
+    let sent = org.requests().await;
+    assert_eq!(sent.len(), 3, "two retries after two 500s");
+    assert_eq!(sent[2].headers["x-okta-retry-count"], "2");
+
+    org.reset().await;
+    org.script(json!([fail])).await;
+    let data = r#"{"profile":{"name":"Retried"}}"#;
+    let out = org
+        .cli(&[
+            "raw",
+            "POST",
+            "/api/v1/groups",
+            "--data",
+            data,
+            "--retries",
+            "2",
+            "--retry-delay",
+            "0.01",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("500") && out.stderr.contains("E0000009"),
+        "{out:?}"
+    );
+    assert_eq!(
+        org.requests().await.len(),
+        1,
+        "a POST that may have landed is not replayed"
+    );
+
+    org.reset().await;
+    org.script(json!([fail])).await;
+    let args = [
+        "raw",
+        "POST",
+        "/api/v1/groups",
+        "--data",
+        data,
+        "--retries",
+        "1",
+        "--retry-delay",
+        "0.01",
+        "--exponential-backoff",
+        "--retry-all-errors",
+    ];
+    let out = org.cli(&args).await.ok();
+    assert_eq!(out.json()["profile"]["name"], "Retried");
+    assert_eq!(
+        org.requests().await.len(),
+        2,
+        "--retry-all-errors replays the POST"
+    );
+
+    org.reset().await;
+    org.script(
+        json!([{"status": 200, "path_prefix": "/api/v1/groups", "delay_ms": 2000, "body": []}]),
+    )
+    .await;
+    let out = org
+        .cli(&[
+            "raw",
+            "GET",
+            "/api/v1/groups",
+            "--timeout",
+            "0.3",
+            "--retries",
+            "0",
+        ])
+        .await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains("timed out") || out.stderr.contains("timeout"),
+        "{out:?}"
+    );
+}

@@ -162,6 +162,18 @@ impl Org {
         self.http.post(url).send().await.expect("reset answers");
     }
 
+    /// Queues scripted answers (`{"status":500,"path_prefix":"/api/v1/groups",…}`).
+    pub async fn script(&self, responses: Value) {
+        let url = format!("{}/__sim/script", self.sim.base_url);
+        let body = serde_json::json!({ "responses": responses });
+        self.http
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("script answers");
+    }
+
     async fn admin(&self, path: &str) -> Value {
         let url = format!("{}{path}", self.sim.base_url);
         let response = self.http.get(url).send().await.expect("admin answers");

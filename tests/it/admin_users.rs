@@ -673,3 +673,44 @@ async fn unenroll_factor_with_dry_run_leaves_the_factor() {
     assert_eq!(out.json()["operation"], "unenrollFactor");
     assert!(org.requests().await.is_empty());
 }
+
+#[tokio::test]
+async fn delete_and_clear_sessions_with_dry_run_send_nothing() {
+    let org = org().await;
+    let id = new_active_user(&org, "careful@example.com").await;
+    org.reset().await;
+    let out = org
+        .cli(&["users", "delete", &id, "--send-email", "--dry-run"])
+        .await
+        .ok();
+    let shown = out.json();
+    assert_eq!(
+        (shown["operation"].as_str(), shown["method"].as_str()),
+        (Some("deleteUser"), Some("DELETE"))
+    );
+    assert!(
+        shown["url"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/api/v1/users/{id}?sendEmail=true"))
+    );
+    let out = org
+        .cli(&[
+            "users",
+            "clear-sessions",
+            &id,
+            "--forget-devices",
+            "--dry-run",
+            "--output",
+            "table",
+        ])
+        .await
+        .ok();
+    assert!(
+        out.stdout.starts_with("OPERATION") && out.stdout.contains("revokeUserSessions"),
+        "{out:?}"
+    );
+    assert!(out.stdout.contains("forgetDevices=true"), "{out:?}");
+    assert!(org.requests().await.is_empty());
+    assert_eq!(org.status_of(&id).await.as_deref(), Some("ACTIVE"));
+}
