@@ -289,7 +289,10 @@ impl OktaClient {
         retry_for: Option<&str>,
     ) -> (Attempt, Option<String>) {
         let bucket = bucket(req.method.as_str(), req.url.path());
-        self.inner.governor.acquire(bucket).await;
+        self.inner
+            .governor
+            .acquire(bucket, self.inner.opts.max_rate_limit_wait)
+            .await;
         self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let sent = self.build(req, attempt, retry_for).send().await;

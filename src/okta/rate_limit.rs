@@ -110,33 +110,32 @@ impl Governor {
         }
     }
 
-    /// Waits until a request in `bucket` may go, then counts it as in flight.
-    pub async fn acquire(&self, bucket: &'static str) {
+    /// Waits until a request in `bucket` may go (at most `max_wait`), then counts it as in flight.
+    pub async fn acquire(&self, bucket: &'static str, max_wait: Duration) {
+        let mut waited = Duration::ZERO;
         loop {
             let wait = {
                 let mut buckets = self.buckets.lock().unwrap_or_else(|p| p.into_inner());
                 let now = Instant::now();
-                match buckets.get_mut(bucket) {
-                    None => Duration::ZERO,
-                    Some(state) => {
-                        let wait = pace(state, self.share, now);
-                        if wait.is_zero() {
-                            state.in_flight += 1;
-                            state.last_sent = Some(now);
-                        }
-                        wait
-                    }
+                let Some(state) = buckets.get_mut(bucket) else {
+                    return;
+                };
+                let wait = pace(state, self.share, now);
+                // Past the cap, go anyway: a 429 then ends in an error instead of a silent stall.
+                if wait.is_zero() || waited >= max_wait {
+                    state.in_flight += 1;
+                    state.last_sent = Some(now);
+                    return;
                 }
+                wait.min(max_wait - waited)
             };
-            if wait.is_zero() {
-                return;
-            }
             tracing::debug!(
                 bucket,
                 wait_ms = wait.as_millis() as u64,
                 "pacing under the rate limit"
             );
             tokio::time::sleep(wait).await;
+            waited += wait;
         }
     }
 

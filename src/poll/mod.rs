@@ -178,7 +178,7 @@ impl Run {
         })
         .await
         .context("commit task failed")??;
-        tracing::info!(
+        tracing::debug!(
             stream,
             count = self.summary.records,
             pages = self.summary.pages,

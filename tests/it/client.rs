@@ -324,3 +324,51 @@ async fn the_token_never_appears_in_logs_errors_or_debug_output() {
         );
     }
 }
+
+#[tokio::test]
+async fn redirects_are_not_followed() {
+    let (sim, client) = spawn_sim(SimConfig::default()).await;
+    let elsewhere = format!("{}/api/v1/groups", sim.base_url);
+    script(
+        &sim,
+        json!([{ "status": 302, "headers": { "Location": elsewhere }, "body": "" }]),
+    )
+    .await;
+    let err = client
+        .get_json::<Value>("/api/v1/users", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(302));
+    assert_eq!(
+        requests(&sim).await.len(),
+        1,
+        "the redirect target was never requested"
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limit_wait_is_capped_then_the_request_goes_again() {
+    let (sim, _) = spawn_sim(SimConfig::default()).await;
+    let client = client_for(
+        &sim,
+        ClientOptions {
+            max_rate_limit_wait: Duration::from_millis(300),
+            ..fast_options()
+        },
+    );
+    let reset = (epoch_now() + 3600).to_string();
+    script(&sim, json!([{ "status": 429,
+        "headers": { "X-Rate-Limit-Limit": "10", "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": reset },
+        "body": { "errorCode": "E0000047", "errorSummary": "API call exceeded rate limit due to too many requests." } }])).await;
+    let started = Instant::now();
+    let users: Vec<Value> = client
+        .get_json("/api/v1/users", &[("limit", "1")])
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "waited {:?} instead of an hour",
+        started.elapsed()
+    );
+}

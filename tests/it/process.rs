@@ -172,4 +172,116 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
         .query_row("SELECT count(*) FROM cursors", [], |r| r.get(0))
         .unwrap();
     assert!(cursors > 0, "work done before the signal was committed");
+    let overlapping: i64 = db
+        .query_row(
+            "SELECT count(*) FROM runs a JOIN runs b ON a.stream = b.stream AND a.id < b.id
+             WHERE b.started_at < coalesce(a.ended_at, '9999')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        overlapping, 0,
+        "a poller never runs twice at once, even on a one-second schedule"
+    );
+}
+
+fn run_ok(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reports_every_stream_and_cursor_reset_moves_a_position() {
+    let (sim, _) = spawn_sim(SimConfig {
+        users: 100,
+        logs: 300,
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    run_ok(oktasync(&sim, d, &["sync"]));
+    let status: Value =
+        serde_json::from_str(&run_ok(oktasync(&sim, d, &["status", "--json"]))).unwrap();
+    assert_eq!(status.as_array().unwrap().len(), 3, "{status}");
+    for s in status.as_array().unwrap() {
+        assert!(
+            s["position"].is_string() && s["total_records"].as_u64().unwrap() > 0,
+            "{s}"
+        );
+        assert!(
+            s["last_success_at"].is_string() && s["lag_seconds"].is_i64(),
+            "{s}"
+        );
+    }
+    let table = run_ok(oktasync(&sim, d, &["status"]));
+    assert!(
+        table.starts_with("STREAM") && table.contains("system_log"),
+        "{table}"
+    );
+
+    run_ok(oktasync(
+        &sim,
+        d,
+        &[
+            "cursor",
+            "reset",
+            "updated_users",
+            "--to",
+            "2020-01-01T00:00:00Z",
+        ],
+    ));
+    let cursor: Value = serde_json::from_str(&run_ok(oktasync(
+        &sim,
+        d,
+        &["cursor", "show", "updated_users"],
+    )))
+    .unwrap();
+    assert_eq!(cursor["hwm"], "2020-01-01T00:00:00.000Z");
+    run_ok(oktasync(&sim, d, &["cursor", "reset", "system_log"]));
+    assert_eq!(
+        run_ok(oktasync(&sim, d, &["cursor", "show", "system_log"])).trim(),
+        "null"
+    );
+    run_ok(oktasync(&sim, d, &["sync", "updated_users", "system_log"]));
+    crate::sync::assert_converged(&sim, d).await;
+    let bad = oktasync(&sim, d, &["cursor", "reset", "groups"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("new_users, updated_users, system_log"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_syncs_a_simulated_org_and_prints_next_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_oktasync"))
+        .args(["demo", "--users", "150", "--logs", "400"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("150 users")
+            && stdout.contains("sqlite3 oktasync-demo.db")
+            && stdout.contains("jq"),
+        "{stdout}"
+    );
+    let (users, logs) = mirror(&dir.path().join("oktasync-demo.db"));
+    assert_eq!(users.len(), 150);
+    assert!(!logs.is_empty());
+    let lines = std::fs::read_to_string(dir.path().join("oktasync-demo.ndjson")).unwrap();
+    assert_eq!(lines.lines().count(), 150 + 150 + logs.len());
 }
