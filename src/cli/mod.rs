@@ -1,5 +1,5 @@
-//! The command line: the top-level parser, the shared `Context` (config and client), and one
-//! module per command group.
+//! The command line: the top-level parser, the shared `Context` (config, client and output
+//! format), and one module per command group.
 
 use std::path::PathBuf;
 
@@ -9,11 +9,26 @@ use clap::{Parser, Subcommand};
 use crate::config::Config;
 use crate::okta::OktaClient;
 
+pub mod apps;
+pub mod common;
 pub mod cursor;
 pub mod demo;
+pub mod groups;
+pub mod hooks;
+pub mod input;
+pub mod logs;
+pub mod output;
+pub mod pick;
+pub mod policies;
+pub mod raw;
+pub mod realms;
 pub mod sim;
 pub mod status;
 pub mod sync;
+mod user_edit;
+mod user_lifecycle;
+pub mod user_types;
+pub mod users;
 
 /// Sync Okta users and the System Log into SQLite and NDJSON, and script Okta admin actions.
 #[derive(Debug, Parser)]
@@ -42,12 +57,34 @@ enum Command {
     Cursor(cursor::Command),
     /// Try oktasync end to end on a built-in simulated org: sync into ./oktasync-demo.db and ./oktasync-demo.ndjson.
     Demo(demo::Opts),
+    /// Users: list, create, update, lifecycle, passwords, sessions, factors, e.g. `oktasync users get jane@example.com`.
+    Users(Box<users::Opts>),
+    /// Groups and their members, e.g. `oktasync groups add-user 00g1emaKYZTWRYYRRTSK 00u1abcdEFGH`.
+    Groups(groups::Opts),
+    /// Applications and user assignments, e.g. `oktasync apps assign 0oa1abcd 00u1abcd`.
+    Apps(apps::Opts),
+    /// Event hooks, e.g. `oktasync hooks create --name sync --url https://example.com/hook --event user.lifecycle.create`.
+    Hooks(hooks::Opts),
+    /// Policies of one type, e.g. `oktasync policies list --type PASSWORD`.
+    Policies(policies::Opts),
+    /// Realms, e.g. `oktasync realms list --all`.
+    Realms(realms::Opts),
+    /// User types, e.g. `oktasync user-types list`.
+    UserTypes(user_types::Opts),
+    /// The System Log, e.g. `oktasync logs get --since 2024-05-01T00:00:00Z --all`.
+    Logs(logs::Opts),
+    /// Any request under /api/v1 of the org, e.g. `oktasync raw GET /api/v1/users/me`.
+    Raw(Box<raw::Opts>),
+    /// Key/label picklists for scripts and UIs, e.g. `oktasync pick groups`.
+    Pick(pick::Opts),
 }
 
-/// What every command may need: the config file's location, loaded on demand.
+/// What every command may need: the config file's location (loaded on demand) and the output
+/// format.
 #[derive(Debug, Clone)]
 pub struct Context {
     pub config_path: Option<PathBuf>,
+    pub output: Option<output::Format>,
 }
 
 impl Context {
@@ -67,12 +104,26 @@ impl Context {
         let settings = config.okta().map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(OktaClient::from_settings(settings)?)
     }
+
+    /// The same context printing in the format a command group was given.
+    pub fn with_output(&self, arg: output::OutputArg) -> Context {
+        Context {
+            output: arg.output.or(self.output),
+            ..self.clone()
+        }
+    }
+
+    /// A printer on stdout in the chosen format.
+    pub fn printer(&self, columns: &'static [output::Column]) -> output::Printer {
+        output::Printer::stdout(self.output, columns)
+    }
 }
 
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let ctx = Context {
             config_path: self.config,
+            output: None,
         };
         match self.command {
             Command::Sim(opts) => sim::run(opts).await,
@@ -81,6 +132,16 @@ impl Cli {
             Command::Status(opts) => status::run(&ctx, opts).await,
             Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
             Command::Demo(opts) => demo::run(opts).await,
+            Command::Users(opts) => users::run(*opts, &ctx).await,
+            Command::Groups(opts) => groups::run(opts, &ctx).await,
+            Command::Apps(opts) => apps::run(opts, &ctx).await,
+            Command::Hooks(opts) => hooks::run(opts, &ctx).await,
+            Command::Policies(opts) => policies::run(opts, &ctx).await,
+            Command::Realms(opts) => realms::run(opts, &ctx).await,
+            Command::UserTypes(opts) => user_types::run(opts, &ctx).await,
+            Command::Logs(opts) => logs::run(opts, &ctx).await,
+            Command::Raw(opts) => raw::run(*opts, &ctx).await,
+            Command::Pick(opts) => pick::run(opts, &ctx).await,
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use reqwest::header::{self, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{self, HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -15,6 +15,8 @@ use url::Url;
 
 use super::error::{ApiError, OktaError};
 use super::rate_limit::{Governor, RateInfo, bucket};
+pub use super::request::Request;
+use super::request::{PartContent, RetryPolicy, Upload};
 use crate::config::{OktaSettings, is_loopback};
 
 const USER_AGENT: &str = concat!("oktasync/", env!("CARGO_PKG_VERSION"));
@@ -43,39 +45,6 @@ impl Default for ClientOptions {
             max_retry_time: Duration::from_secs(600),
             min_backoff: Duration::from_millis(250),
         }
-    }
-}
-
-/// One request to Okta. Paths are resolved against the org by [`OktaClient::url`].
-#[derive(Debug, Clone)]
-pub struct Request {
-    pub method: Method,
-    pub url: Url,
-    pub body: Option<serde_json::Value>,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-}
-
-impl Request {
-    pub fn new(method: Method, url: Url) -> Request {
-        Request {
-            method,
-            url,
-            body: None,
-            headers: Vec::new(),
-        }
-    }
-
-    pub fn json(mut self, body: serde_json::Value) -> Request {
-        self.body = Some(body);
-        self
-    }
-
-    /// Safe to send again after it may have reached Okta (GET, HEAD, PUT).
-    fn is_idempotent(&self) -> bool {
-        matches!(
-            self.method,
-            Method::GET | Method::HEAD | Method::PUT | Method::OPTIONS
-        )
     }
 }
 
@@ -245,12 +214,7 @@ impl OktaClient {
     pub async fn execute(&self, req: Request) -> Result<Response, OktaError> {
         self.check_origin(&req.url)?;
         let opts = &self.inner.opts;
-        let mut backoff = ExponentialBuilder::default()
-            .with_min_delay(opts.min_backoff)
-            .with_max_delay(Duration::from_secs(30))
-            .with_max_times(opts.max_retries)
-            .with_jitter()
-            .build();
+        let mut backoff = self.backoff(req.policy.as_ref());
         let mut waited = Duration::ZERO;
         let mut retry_for: Option<String> = None;
         for attempt in 1u32.. {
@@ -284,9 +248,34 @@ impl OktaClient {
         unreachable!("the attempt loop only ends by returning")
     }
 
+    /// The waits between attempts: the client's exponential backoff, or the request's own policy
+    /// (a fixed delay, or exponential from its delay).
+    fn backoff(&self, policy: Option<&RetryPolicy>) -> Box<dyn Iterator<Item = Duration> + Send> {
+        let opts = &self.inner.opts;
+        let retries = policy.and_then(|p| p.retries).unwrap_or(opts.max_retries);
+        let delay = policy.and_then(|p| p.retry_delay);
+        match delay {
+            Some(d) if !policy.is_some_and(|p| p.exponential_backoff) => {
+                Box::new(std::iter::repeat_n(d, retries))
+            }
+            _ => Box::new(
+                ExponentialBuilder::default()
+                    .with_min_delay(delay.unwrap_or(opts.min_backoff))
+                    .with_max_delay(Duration::from_secs(30))
+                    .with_max_times(retries)
+                    .with_jitter()
+                    .build(),
+            ),
+        }
+    }
+
     /// A failed attempt is sent again only when that cannot apply a write twice: a 429 (Okta did
     /// not process it), a connection that never opened, or any failure of an idempotent method.
+    /// A request whose policy says `retry_all_errors` is sent again after any failure.
     fn may_retry(&self, req: &Request, err: &OktaError) -> bool {
+        if req.policy.as_ref().is_some_and(|p| p.retry_all_errors) {
+            return true;
+        }
         match err {
             OktaError::Transport { connect: true, .. } => true,
             _ => err.is_retryable() && req.is_idempotent(),
@@ -372,14 +361,19 @@ impl OktaClient {
             .request(req.method.clone(), req.url.clone())
             .header(header::AUTHORIZATION, auth)
             .header(header::ACCEPT, "application/json");
-        builder = match &req.body {
-            Some(body) => builder
+        if let Some(timeout) = req.policy.as_ref().and_then(|p| p.timeout) {
+            builder = builder.timeout(timeout);
+        }
+        builder = match (&req.upload, &req.body) {
+            (Some(Upload::Form(fields)), _) => builder.form(fields),
+            (Some(Upload::Multipart(parts)), _) => builder.multipart(multipart(parts)),
+            (None, Some(body)) => builder
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(body).unwrap_or_default()),
-            None if matches!(req.method, Method::POST | Method::PUT) => {
+            (None, None) if matches!(req.method, Method::POST | Method::PUT) => {
                 builder.header(header::CONTENT_LENGTH, "0").body(Vec::new())
             }
-            None => builder,
+            (None, None) => builder,
         };
         if attempt > 1 {
             builder = builder.header("X-Okta-Retry-Count", (attempt - 1).to_string());
@@ -411,6 +405,21 @@ impl Response {
             .iter()
             .filter_map(|v| v.to_str().ok())
     }
+}
+
+/// A fresh multipart form (reqwest's form is consumed by each send).
+fn multipart(parts: &[super::request::Part]) -> reqwest::multipart::Form {
+    parts
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, part| {
+            match &part.content {
+                PartContent::Text(v) => form.text(part.name.clone(), v.clone()),
+                PartContent::File { file_name, bytes } => form.part(
+                    part.name.clone(),
+                    reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.clone()),
+                ),
+            }
+        })
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {

@@ -36,6 +36,10 @@ pub enum OktaError {
     /// The client was built with settings that cannot work.
     #[error("{0}")]
     Setup(String),
+    /// An input that cannot make a valid request (an empty id, a missing required field); nothing
+    /// was sent. `field` names the input, e.g. `login` or `groupId`.
+    #[error("{field}: {problem}")]
+    Invalid { field: String, problem: String },
 }
 
 /// An HTTP error answer, with Okta's error object when the body had one.
@@ -55,6 +59,14 @@ pub struct ApiError {
 }
 
 impl OktaError {
+    /// An input error about `field`.
+    pub fn invalid(field: &str, problem: impl Into<String>) -> OktaError {
+        OktaError::Invalid {
+            field: field.to_owned(),
+            problem: problem.into(),
+        }
+    }
+
     /// Okta's `errorCode`, the only part of an error that is stable enough to branch on.
     pub fn code(&self) -> Option<&str> {
         match self {

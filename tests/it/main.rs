@@ -1,5 +1,13 @@
 //! One integration-test binary: each module holds the tests for one area.
 
+mod admin_apps;
+mod admin_cli;
+mod admin_directory;
+mod admin_groups;
+mod admin_hooks;
+mod admin_spec;
+mod admin_support;
+mod admin_users;
 mod client;
 mod helpers;
 mod process;
