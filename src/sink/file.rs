@@ -46,6 +46,7 @@ impl FileSink {
     /// Opens `path` for appending, creating it with mode 0640. The directory must exist.
     pub fn open(path: &Path, rotation: Rotation) -> Result<FileSink, SinkError> {
         let file = open_append(path)?;
+        drop_torn_tail(&file, path)?;
         let meta = file
             .metadata()
             .map_err(|e| file_error("inspect", path, e))?;
@@ -149,6 +150,44 @@ impl FileSink {
         tracing::info!(path = %self.path.display(), rotated_to = %target.display(), "rotated NDJSON file");
         Ok(())
     }
+}
+
+/// A process killed mid-write can leave a last line without its newline. That batch was never
+/// acknowledged (its cursor did not move, so it is delivered again), so the torn line is cut off
+/// rather than glued to the next record.
+fn drop_torn_tail(file: &File, path: &Path) -> Result<(), SinkError> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file
+        .metadata()
+        .map_err(|e| file_error("inspect", path, e))?
+        .len();
+    let mut reader = File::open(path).map_err(|e| file_error("read", path, e))?;
+    let mut keep = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while keep > 0 {
+        let start = keep.saturating_sub(chunk.len() as u64);
+        let n = (keep - start) as usize;
+        reader
+            .seek(SeekFrom::Start(start))
+            .map_err(|e| file_error("read", path, e))?;
+        reader
+            .read_exact(&mut chunk[..n])
+            .map_err(|e| file_error("read", path, e))?;
+        match chunk[..n].iter().rposition(|b| *b == b'\n') {
+            Some(i) => {
+                keep = start + i as u64 + 1;
+                break;
+            }
+            None => keep = start,
+        }
+    }
+    if keep < len {
+        tracing::warn!(path = %path.display(), bytes = len - keep, "cutting off a torn last line left by an interrupted write; it is delivered again");
+        file.set_len(keep)
+            .map_err(|e| file_error("truncate", path, e))?;
+        file.sync_data().map_err(|e| file_error("fsync", path, e))?;
+    }
+    Ok(())
 }
 
 fn open_append(path: &Path) -> Result<File, SinkError> {
@@ -342,5 +381,18 @@ mod tests {
             err.to_string().contains(&path.display().to_string()),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_torn_last_line_from_a_killed_writer_is_cut_off_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.ndjson");
+        fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"torn\":").unwrap();
+        let sink = FileSink::open(&path, Rotation::default()).unwrap();
+        drop(sink);
+        assert_eq!(fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"b\":2}\n");
+        fs::write(&path, "no newline at all").unwrap();
+        FileSink::open(&path, Rotation::default()).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "");
     }
 }
