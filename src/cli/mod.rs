@@ -44,8 +44,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a local Okta simulator (for trying oktasync and for tests), e.g. `oktasync sim --port 8089`.
-    Sim(sim::Opts),
+    /// Try oktasync end to end on a built-in simulated org: sync into ./oktasync-demo.db and ./oktasync-demo.ndjson.
+    Demo(demo::Opts),
     /// Run the pollers on their schedules until SIGTERM or SIGINT (the systemd service).
     Run(sync::RunOpts),
     /// Run one catch-up cycle of the pollers, then exit (for cron, backfills and scripts).
@@ -55,8 +55,6 @@ enum Command {
     /// Inspect or move a poller's cursor.
     #[command(subcommand)]
     Cursor(cursor::Command),
-    /// Try oktasync end to end on a built-in simulated org: sync into ./oktasync-demo.db and ./oktasync-demo.ndjson.
-    Demo(demo::Opts),
     /// Users: list, create, update, lifecycle, passwords, sessions, factors, e.g. `oktasync users get jane@example.com`.
     Users(Box<users::Opts>),
     /// Groups and their members, e.g. `oktasync groups add-user 00g1emaKYZTWRYYRRTSK 00u1abcdEFGH`.
@@ -77,6 +75,8 @@ enum Command {
     Raw(Box<raw::Opts>),
     /// Key/label picklists for scripts and UIs, e.g. `oktasync pick groups`.
     Pick(pick::Opts),
+    /// Run a local Okta simulator (for trying oktasync and for tests), e.g. `oktasync sim --port 8089`.
+    Sim(sim::Opts),
 }
 
 /// What every command may need: the config file's location (loaded on demand) and the output
