@@ -372,3 +372,28 @@ async fn a_rate_limit_wait_is_capped_then_the_request_goes_again() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn retries_stop_when_the_total_wait_budget_would_be_exceeded() {
+    let (sim, _) = spawn_sim(SimConfig::default()).await;
+    let options = ClientOptions {
+        min_backoff: Duration::from_millis(200),
+        max_retry_time: Duration::from_millis(100),
+        ..fast_options()
+    };
+    let client = client_for(&sim, options);
+    let error = json!({ "status": 500, "body": { "errorCode": "E0000009", "errorSummary": "Internal Server Error" } });
+    script(&sim, json!([error, error, error])).await;
+    let started = Instant::now();
+    let err = client
+        .get_json::<Value>("/api/v1/users", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), Some("E0000009"));
+    assert_eq!(
+        requests(&sim).await.len(),
+        1,
+        "no retry fits in a 100 ms budget"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+}
