@@ -7,7 +7,7 @@
 
 use std::time::Instant;
 
-use oktasync::config::{Config, StartAt};
+use oktasync::config::{StartAt, SyncSettings};
 use oktasync::okta::{ClientOptions, OktaClient};
 use oktasync::poll::Engine;
 use oktasync::sim::SimConfig;
@@ -80,24 +80,13 @@ async fn main() -> anyhow::Result<()> {
     Ok(())
 }
 
-fn settings(dir: &std::path::Path) -> anyhow::Result<oktasync::config::SyncSettings> {
+fn settings(dir: &std::path::Path) -> anyhow::Result<SyncSettings> {
     let state = dir.join("state.db");
-    let sinks = format!(
-        "sqlite:{},file:{}",
-        state.display(),
-        dir.join("out.ndjson").display()
-    );
-    let env = move |k: &str| match k {
-        "OKTASYNC_STATE" => Some(state.display().to_string()),
-        "OKTASYNC_SINKS" => Some(sinks.clone()),
-        _ => None,
-    };
-    let empty = dir.join("empty.toml");
-    std::fs::write(&empty, "")?;
-    let mut settings = Config::load(Some(&empty), &env)?.sync;
-    for p in &mut settings.pollers {
-        p.start = StartAt::All;
-    }
+    let sinks = vec![
+        format!("sqlite:{}", state.display()),
+        format!("file:{}", dir.join("out.ndjson").display()),
+    ];
+    let mut settings = SyncSettings::local(state, sinks, StartAt::All);
     settings.rotate_bytes = None;
     Ok(settings)
 }

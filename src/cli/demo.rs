@@ -53,7 +53,8 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
         SecretString::from(sim.token.clone()),
         ClientOptions::default(),
     )?;
-    let engine = Engine::open(client, settings()?)?;
+    let sinks = vec![format!("sqlite:{DB}"), format!("file:{NDJSON}")];
+    let engine = Engine::open(client, SyncSettings::local(DB.into(), sinks, StartAt::All))?;
     let (_keep, shutdown) = watch::channel(false);
     let started = std::time::Instant::now();
     let summaries = sync_streams(&engine, &STREAMS, shutdown).await?;
@@ -73,26 +74,6 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
     println!("{}", next_steps());
     sim.shutdown().await;
     Ok(())
-}
-
-fn settings() -> anyhow::Result<SyncSettings> {
-    let env = |k: &str| match k {
-        "OKTASYNC_STATE" => Some(DB.to_string()),
-        "OKTASYNC_SINKS" => Some(format!("sqlite:{DB},file:{NDJSON}")),
-        _ => None,
-    };
-    let mut settings = crate::config::Config::load(Some(&demo_config()?), &env)?.sync;
-    for p in &mut settings.pollers {
-        p.start = StartAt::All;
-    }
-    Ok(settings)
-}
-
-/// An empty config file, so a config in the current directory cannot change the demo.
-fn demo_config() -> anyhow::Result<PathBuf> {
-    let path = std::env::temp_dir().join(format!("oktasync-demo-{}.toml", std::process::id()));
-    std::fs::write(&path, "").context("cannot write the demo config")?;
-    Ok(path)
 }
 
 fn next_steps() -> String {

@@ -118,6 +118,22 @@ pub struct SyncSettings {
 }
 
 impl SyncSettings {
+    /// The defaults, with `state` and `sinks` given and every poller starting at `start`: for the
+    /// demo, tests and benchmarks, which must not read a config file or the environment.
+    pub fn local(state: PathBuf, sinks: Vec<String>, start: StartAt) -> SyncSettings {
+        let section = SyncSection {
+            state: Some(state),
+            sinks: Some(sinks),
+            ..SyncSection::default()
+        };
+        let mut settings = sync_settings(section, BTreeMap::new(), &|_| None)
+            .unwrap_or_else(|e| unreachable!("the defaults are valid: {e}"));
+        for p in &mut settings.pollers {
+            p.start = start;
+        }
+        settings
+    }
+
     pub fn poller(&self, stream: &str) -> Option<&PollerSettings> {
         self.pollers.iter().find(|p| p.stream == stream)
     }

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use oktasync::config::{Config, StartAt, SyncSettings};
+use oktasync::config::{StartAt, SyncSettings};
 use oktasync::okta::OktaClient;
 use oktasync::poll::{Engine, RunSummary};
 use oktasync::sim::{Sim, SimConfig};
@@ -18,18 +18,12 @@ use crate::helpers::{sim_post, spawn_sim, truth_logs, truth_users};
 /// every poller starting from the beginning.
 pub fn settings(dir: &Path, page_size: Option<u32>) -> SyncSettings {
     let state = dir.join("state.db");
-    let file = dir.join("out.ndjson");
-    let sinks = format!("sqlite:{},file:{}", state.display(), file.display());
-    let env = move |k: &str| match k {
-        "OKTASYNC_STATE" => Some(state.display().to_string()),
-        "OKTASYNC_SINKS" => Some(sinks.clone()),
-        _ => None,
-    };
-    let empty = dir.join("empty.toml");
-    std::fs::write(&empty, "").unwrap();
-    let mut settings = Config::load(Some(&empty), &env).unwrap().sync;
+    let sinks = vec![
+        format!("sqlite:{}", state.display()),
+        format!("file:{}", dir.join("out.ndjson").display()),
+    ];
+    let mut settings = SyncSettings::local(state, sinks, StartAt::All);
     for p in &mut settings.pollers {
-        p.start = StartAt::All;
         if let Some(size) = page_size {
             p.page_size = size;
         }
