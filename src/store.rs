@@ -11,13 +11,14 @@ use rusqlite::{
     Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
     params,
 };
-use serde::Deserialize;
 
 use crate::sink::{Delta, stream, utc_millis};
 
+mod columns;
 mod files;
 mod types;
 
+use columns::{EventColumns, UserColumns, columns};
 use files::{create_private, restrict_sidecars};
 pub use types::{MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
 
@@ -323,52 +324,6 @@ const INSERT_EVENT: &str = "
 INSERT INTO system_log (uuid, published, event_type, severity, actor_id, outcome, data, synced_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
 ON CONFLICT(uuid) DO NOTHING";
-
-/// The user fields the mirror keeps in columns, read in one pass over the JSON.
-#[derive(Deserialize)]
-struct UserColumns {
-    status: Option<String>,
-    #[serde(default)]
-    profile: Profile,
-    created: Option<String>,
-    #[serde(rename = "lastUpdated")]
-    last_updated: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-struct Profile {
-    login: Option<String>,
-    email: Option<String>,
-}
-
-/// The LogEvent fields the mirror keeps in columns.
-#[derive(Deserialize)]
-struct EventColumns {
-    published: Option<String>,
-    #[serde(rename = "eventType")]
-    event_type: Option<String>,
-    severity: Option<String>,
-    actor: Option<Id>,
-    outcome: Option<Outcome>,
-}
-
-#[derive(Deserialize)]
-struct Id {
-    id: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct Outcome {
-    result: Option<String>,
-}
-
-fn columns<'a, T: Deserialize<'a>>(delta: &'a Delta) -> Result<T, StoreError> {
-    serde_json::from_str(delta.data.get()).map_err(|e| StoreError::Shape {
-        stream: delta.stream.clone(),
-        id: delta.id.clone(),
-        problem: format!("not an Okta object ({e})"),
-    })
-}
 
 fn mirror_rows(tx: &Transaction<'_>, deltas: &[Delta], synced_at: &str) -> Result<(), StoreError> {
     let mut users = tx

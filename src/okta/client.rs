@@ -16,7 +16,7 @@ use url::Url;
 use super::error::{ApiError, OktaError};
 use super::rate_limit::{Governor, RateInfo, bucket};
 pub use super::request::Request;
-use super::request::{PartContent, RetryPolicy, Upload};
+use super::request::{RetryPolicy, Upload};
 use crate::config::{OktaSettings, is_loopback};
 
 const USER_AGENT: &str = concat!("oktasync/", env!("CARGO_PKG_VERSION"));
@@ -366,7 +366,9 @@ impl OktaClient {
         }
         builder = match (&req.upload, &req.body) {
             (Some(Upload::Form(fields)), _) => builder.form(fields),
-            (Some(Upload::Multipart(parts)), _) => builder.multipart(multipart(parts)),
+            (Some(Upload::Multipart(parts)), _) => {
+                builder.multipart(super::request::multipart_form(parts))
+            }
             (None, Some(body)) => builder
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(body).unwrap_or_default()),
@@ -405,21 +407,6 @@ impl Response {
             .iter()
             .filter_map(|v| v.to_str().ok())
     }
-}
-
-/// A fresh multipart form (reqwest's form is consumed by each send).
-fn multipart(parts: &[super::request::Part]) -> reqwest::multipart::Form {
-    parts
-        .iter()
-        .fold(reqwest::multipart::Form::new(), |form, part| {
-            match &part.content {
-                PartContent::Text(v) => form.text(part.name.clone(), v.clone()),
-                PartContent::File { file_name, bytes } => form.part(
-                    part.name.clone(),
-                    reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.clone()),
-                ),
-            }
-        })
 }
 
 fn header_str(headers: &HeaderMap, name: &str) -> Option<String> {

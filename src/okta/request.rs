@@ -167,6 +167,21 @@ impl std::fmt::Debug for Upload {
     }
 }
 
+/// A fresh multipart form (reqwest's form is consumed by each send).
+pub(super) fn multipart_form(parts: &[Part]) -> reqwest::multipart::Form {
+    parts
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, part| {
+            match &part.content {
+                PartContent::Text(v) => form.text(part.name.clone(), v.clone()),
+                PartContent::File { file_name, bytes } => form.part(
+                    part.name.clone(),
+                    reqwest::multipart::Part::bytes(bytes.clone()).file_name(file_name.clone()),
+                ),
+            }
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
