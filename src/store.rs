@@ -19,6 +19,7 @@ mod files;
 mod types;
 
 use columns::{EventColumns, UserColumns, columns};
+pub use files::lock_state;
 use files::{create_private, restrict_sidecars};
 pub use types::{MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
 
@@ -72,6 +73,10 @@ pub enum StoreError {
         id: String,
         problem: String,
     },
+    #[error(
+        "another oktasync is syncing into {path}; stop it first (or give this one its own --state)"
+    )]
+    Locked { path: PathBuf },
     #[error("run {0} is not in the state database; start a run with begin_run first")]
     UnknownRun(i64),
     #[error("state database: cannot {action}: {cause}")]
@@ -942,5 +947,17 @@ mod tests {
             .unwrap();
         println!("commit_page of 1000 events took {:?}", started.elapsed());
         assert_eq!(f.store.mirror_counts().unwrap().system_log, 1000);
+    }
+
+    #[test]
+    fn a_second_writer_of_the_same_state_is_refused_until_the_first_lets_go() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.db");
+        let first = lock_state(&state).unwrap();
+        let err = lock_state(&state).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains("another oktasync"), "{err}");
+        drop(first);
+        lock_state(&state).unwrap();
     }
 }

@@ -50,6 +50,7 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
             store.cursor(&stream)?.unwrap_or_else(|| "null".into())
         ),
         Some(to) => {
+            let _one_writer = crate::store::lock_state(&settings.state)?;
             let value = reset_value(&stream, to.as_deref())?;
             store.reset_cursor(&stream, value.as_deref())?;
             eprintln!(

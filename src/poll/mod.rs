@@ -39,6 +39,8 @@ pub struct Engine {
     sinks: Arc<Mutex<Sinks>>,
     mirror_in_state: bool,
     settings: Arc<SyncSettings>,
+    /// Held while any clone lives: one writer per state database.
+    _lock: Arc<std::fs::File>,
 }
 
 impl Engine {
@@ -52,6 +54,7 @@ impl Engine {
                     .with_context(|| format!("sync.sinks: {s:?}"))
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let lock = crate::store::lock_state(&settings.state)?;
         let store = Store::open(&settings.state).with_context(|| {
             format!(
                 "cannot open the state database {}",
@@ -70,6 +73,7 @@ impl Engine {
             store: Arc::new(Mutex::new(store)),
             sinks: Arc::new(Mutex::new(sinks)),
             settings: Arc::new(settings),
+            _lock: Arc::new(lock),
         })
     }
 

@@ -1,7 +1,7 @@
 //! The state file's permissions: created 0600 before SQLite opens it, and its -wal and -shm
 //! files kept no more open than the database itself.
 
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -54,4 +54,31 @@ pub(super) fn restrict_sidecars(path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Holds `<state>.lock` exclusively while this process writes to the state database, so two
+/// daemons (or a daemon and `cursor reset`) never interleave their commits. The lock goes away
+/// with the returned file, or with the process.
+pub fn lock_state(path: &Path) -> Result<File, StoreError> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let err = |cause| StoreError::Create {
+        path: lock_path.clone(),
+        cause,
+    };
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(err)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StoreError::Locked {
+            path: path.to_path_buf(),
+        }),
+        Err(TryLockError::Error(cause)) => Err(err(cause)),
+    }
 }

@@ -323,6 +323,7 @@ async fn a_system_log_filter_narrows_the_query_and_changing_it_needs_a_cursor_re
         )
         .unwrap();
     assert_eq!(other, 0, "only the filtered event type was synced");
+    drop(engine);
     let err = sync_all(&client, settings(dir.path(), None))
         .await
         .unwrap_err();
@@ -330,4 +331,25 @@ async fn a_system_log_filter_narrows_the_query_and_changing_it_needs_a_cursor_re
         format!("{err:#}").contains("cursor reset system_log"),
         "{err:#}"
     );
+}
+
+#[tokio::test]
+async fn a_second_sync_into_the_same_state_is_refused_while_the_first_holds_it() {
+    let (_sim, client) = spawn_sim(SimConfig {
+        users: 10,
+        logs: 10,
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let first = Engine::open(client.clone(), settings(dir.path(), None)).unwrap();
+    let err = Engine::open(client.clone(), settings(dir.path(), None))
+        .err()
+        .unwrap();
+    assert!(
+        format!("{err:#}").contains("another oktasync is syncing"),
+        "{err:#}"
+    );
+    drop(first);
+    sync_all(&client, settings(dir.path(), None)).await.unwrap();
 }
