@@ -20,14 +20,15 @@ pub struct Opts {
     target: Target,
 }
 
-/// One stream's status with the position and lag read out of its cursor.
+/// One stream's status, with the newest record time its cursor has passed and how long ago it
+/// was last caught up.
 #[derive(Debug, Serialize)]
 struct Row {
     #[serde(flatten)]
     status: StreamStatus,
     /// The newest record timestamp the cursor has passed.
     position: Option<String>,
-    /// Seconds between `position` and now.
+    /// Seconds since the stream was last caught up (its last successful run ended).
     lag_seconds: Option<i64>,
 }
 
@@ -80,7 +81,8 @@ fn row(status: StreamStatus) -> Row {
                 .or_else(|| v.get("last_published"))
                 .and_then(|p| p.as_str().map(str::to_owned))
         });
-    let lag_seconds = position
+    let lag_seconds = status
+        .last_success_at
         .as_deref()
         .and_then(parse_time)
         .map(|t| (Utc::now() - t).num_seconds());
