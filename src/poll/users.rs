@@ -1,9 +1,12 @@
 //! The `new_users` and `updated_users` pollers: a `search` on `created` or `lastUpdated` from the
 //! high-water mark minus the look-back window, sorted ascending, read page by page.
 
+use std::time::Duration;
+
 use anyhow::Context as _;
 use chrono::Utc;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::plan::UsersCursor;
 use super::{Prefetch, Run, Shutdown};
@@ -43,36 +46,41 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
     let mut prefetch = Prefetch::start(pages);
     let mut shutdown = shutdown.clone();
     while let Some(page) = prefetch.next(&mut shutdown, |_| true).await? {
-        let mut keys = Vec::with_capacity(page.items.len());
-        for raw in &page.items {
-            let user: UserKeys = serde_json::from_str(raw.get()).context("a user without an id")?;
-            let key = if field == "created" {
-                &user.created
-            } else {
-                &user.last_updated
-            };
-            let key = key
-                .clone()
-                .with_context(|| format!("user {} has no {field}", user.id))?;
-            keys.push((user.id, key, user.last_updated.unwrap_or_default()));
-        }
-        let pairs: Vec<(String, String)> = keys
-            .iter()
-            .map(|(id, key, _)| (id.clone(), key.clone()))
-            .collect();
-        let emit = cursor.plan_page(&pairs, lookback);
-        let deltas: Vec<Delta> = page
-            .items
-            .into_iter()
-            .zip(keys)
-            .zip(emit)
-            .filter(|(_, emit)| *emit)
-            .map(|((raw, (id, _, version)), _)| Delta::new(stream, &id, &version, raw))
-            .collect();
+        let deltas = plan(stream, field, &mut cursor, lookback, page.items)?;
         run.commit(deltas, serde_json::to_string(&cursor)?).await?;
         if *shutdown.borrow() {
             break;
         }
     }
     Ok(())
+}
+
+/// The page's users that are new deltas (version `lastUpdated`), moving the cursor past the page.
+fn plan(
+    stream: &str,
+    field: &str,
+    cursor: &mut UsersCursor,
+    lookback: Duration,
+    items: Vec<Box<RawValue>>,
+) -> anyhow::Result<Vec<Delta>> {
+    let mut keyed = Vec::with_capacity(items.len());
+    for raw in items {
+        let user: UserKeys =
+            serde_json::from_str(raw.get()).context("an Okta user without an id")?;
+        let key = if field == "created" {
+            &user.created
+        } else {
+            &user.last_updated
+        };
+        let key = key
+            .clone()
+            .with_context(|| format!("user {} has no {field}", user.id))?;
+        keyed.push(((user.id, key), user.last_updated.unwrap_or_default(), raw));
+    }
+    let pairs: Vec<(String, String)> = keyed.iter().map(|(pair, _, _)| pair.clone()).collect();
+    let emit = cursor.plan_page(&pairs, lookback);
+    let new = keyed.into_iter().zip(emit).filter(|(_, emit)| *emit);
+    Ok(new
+        .map(|(((id, _), version, raw), _)| Delta::new(stream, &id, &version, raw))
+        .collect())
 }
