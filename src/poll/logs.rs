@@ -32,24 +32,12 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
             cursor.q
         );
     }
-    let pages = if cursor.next.is_empty() {
-        let now = Utc::now();
-        let (since, clamped) = clamp_log_start(run.poller.start.resolve(now), now);
-        if clamped {
-            tracing::warn!(stream, since = %okta_time(since), "start is older than Okta keeps events (90 days): starting at the oldest retained");
-        }
-        let (since, limit) = (okta_time(since), run.poller.page_size.to_string());
-        let mut query = vec![
-            ("since", since.as_str()),
-            ("sortOrder", "ASCENDING"),
-            ("limit", limit.as_str()),
-        ];
-        query.extend(filter.as_deref().map(|f| ("filter", f)));
-        query.extend(q.as_deref().map(|q| ("q", q)));
-        run.engine.client.pages("/api/v1/logs", &query)?
+    let first = if cursor.next.is_empty() {
+        first_url(run)?
     } else {
-        run.engine.client.pages_from(&cursor.next)?
+        cursor.next.clone()
     };
+    let pages = run.engine.client.pages_from(&first)?;
     let mut prefetch = Prefetch::start(pages);
     let mut shutdown = shutdown.clone();
     while let Some(page) = prefetch
@@ -77,4 +65,23 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         }
     }
     Ok(())
+}
+
+/// The URL that starts a new polling query: `since` the configured start (clamped to Okta's
+/// retention), ascending, with the configured filter and keywords.
+fn first_url(run: &Run) -> anyhow::Result<String> {
+    let now = Utc::now();
+    let (since, clamped) = clamp_log_start(run.poller.start.resolve(now), now);
+    if clamped {
+        tracing::warn!(stream = run.poller.stream, since = %okta_time(since), "start is older than Okta keeps events (90 days): starting at the oldest retained");
+    }
+    let mut query = vec![
+        ("since", okta_time(since)),
+        ("sortOrder", "ASCENDING".to_owned()),
+        ("limit", run.poller.page_size.to_string()),
+    ];
+    query.extend(run.poller.filter.clone().map(|f| ("filter", f)));
+    query.extend(run.poller.q.clone().map(|q| ("q", q)));
+    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Ok(run.engine.client.url("/api/v1/logs", &query)?.to_string())
 }
