@@ -2,29 +2,17 @@
 
 use serde_json::{Value, json};
 
-use super::list::{Listing, Query, SortOrder};
+use super::list::{Listing, Query, SearchQuery};
 use super::{Call, ids};
 use crate::okta::{OktaClient, OktaError};
+
+/// `GET /api/v1/groups` parameters.
+pub type GroupQuery = SearchQuery;
 
 /// Group operations; get one with [`OktaClient::groups`].
 #[derive(Debug, Clone, Copy)]
 pub struct Groups<'a> {
     pub(super) client: &'a OktaClient,
-}
-
-/// `GET /api/v1/groups` parameters.
-#[derive(Debug, Clone, Default)]
-pub struct GroupQuery {
-    pub search: Option<String>,
-    pub filter: Option<String>,
-    pub q: Option<String>,
-    pub limit: Option<u32>,
-    pub after: Option<String>,
-    pub sort_by: Option<String>,
-    pub sort_order: Option<SortOrder>,
-    /// `stats`, `app` or both (`stats,app`).
-    pub expand: Option<String>,
-    pub extra: Vec<(String, String)>,
 }
 
 /// A group's profile (`name` and `description`).
@@ -49,16 +37,7 @@ impl GroupProfile {
 
 impl<'a> Groups<'a> {
     pub fn list_call(&self, query: &GroupQuery) -> Result<Call, OktaError> {
-        let q = Query::new()
-            .opt("search", query.search.as_ref())
-            .opt("filter", query.filter.as_ref())
-            .opt("q", query.q.as_ref())
-            .opt("limit", query.limit)
-            .opt("after", query.after.as_ref())
-            .opt("sortBy", query.sort_by.as_ref())
-            .opt("sortOrder", query.sort_order)
-            .opt("expand", query.expand.as_ref())
-            .extend(&query.extra);
+        let q = query.query();
         self.client.call("listGroups", &["groups"], q, None)
     }
 

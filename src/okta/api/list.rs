@@ -7,6 +7,38 @@ use url::Url;
 use super::Call;
 use crate::okta::{OktaClient, OktaError, Pages};
 
+/// The parameters of a searchable listing (`listUsers`, `listGroups`): `search` and `filter`
+/// expressions, `q` prefix match, paging, sorting, `expand`, and any other parameter in `extra`.
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub search: Option<String>,
+    pub filter: Option<String>,
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub after: Option<String>,
+    pub sort_by: Option<String>,
+    pub sort_order: Option<SortOrder>,
+    /// Users: e.g. `classification`; groups: `stats`, `app` or `stats,app`.
+    pub expand: Option<String>,
+    /// Other query parameters (e.g. users `fields`).
+    pub extra: Vec<(String, String)>,
+}
+
+impl SearchQuery {
+    pub(super) fn query(&self) -> Query {
+        Query::new()
+            .opt("search", self.search.as_ref())
+            .opt("filter", self.filter.as_ref())
+            .opt("q", self.q.as_ref())
+            .opt("limit", self.limit)
+            .opt("after", self.after.as_ref())
+            .opt("sortBy", self.sort_by.as_ref())
+            .opt("sortOrder", self.sort_order)
+            .opt("expand", self.expand.as_ref())
+            .extend(&self.extra)
+    }
+}
+
 /// Query parameters in the order they are sent.
 #[derive(Debug, Clone, Default)]
 pub struct Query(Vec<(String, String)>);

@@ -24,7 +24,7 @@ pub use apps::{AppAssignment, AppQuery, AppUserUpdate, Apps};
 pub use directory::{LogQuery, LogSortOrder, PolicyQuery, RealmQuery};
 pub use groups::{GroupProfile, GroupQuery, Groups};
 pub use hooks::{EventHooks, NewEventHook};
-pub use list::{ListPage, Listing, Query, SortOrder, after_cursor};
+pub use list::{ListPage, Listing, Query, SearchQuery, SortOrder, after_cursor};
 pub use ops::{OPERATIONS, Operation};
 pub use pick::{PickItem, PickList};
 pub use raw::RawRequest;

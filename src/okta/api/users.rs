@@ -4,29 +4,17 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value, json};
 
-use super::list::{Listing, Query, SortOrder};
+use super::list::{Listing, Query, SearchQuery};
 use super::{Call, ids};
 use crate::okta::{OktaClient, OktaError};
+
+/// `GET /api/v1/users` parameters.
+pub type UserQuery = SearchQuery;
 
 /// User operations; get one with [`OktaClient::users`].
 #[derive(Debug, Clone, Copy)]
 pub struct Users<'a> {
     pub(super) client: &'a OktaClient,
-}
-
-/// `GET /api/v1/users` parameters.
-#[derive(Debug, Clone, Default)]
-pub struct UserQuery {
-    pub search: Option<String>,
-    pub filter: Option<String>,
-    pub q: Option<String>,
-    pub limit: Option<u32>,
-    pub after: Option<String>,
-    pub sort_by: Option<String>,
-    pub sort_order: Option<SortOrder>,
-    pub expand: Option<String>,
-    /// Other query parameters of `listUsers` (e.g. `fields`).
-    pub extra: Vec<(String, String)>,
 }
 
 /// Profile attributes to set; `None` fields are left out (and so kept on update).
@@ -174,16 +162,7 @@ pub struct UserUpdate {
 
 impl<'a> Users<'a> {
     pub fn list_call(&self, query: &UserQuery) -> Result<Call, OktaError> {
-        let q = Query::new()
-            .opt("search", query.search.as_ref())
-            .opt("filter", query.filter.as_ref())
-            .opt("q", query.q.as_ref())
-            .opt("limit", query.limit)
-            .opt("after", query.after.as_ref())
-            .opt("sortBy", query.sort_by.as_ref())
-            .opt("sortOrder", query.sort_order)
-            .opt("expand", query.expand.as_ref())
-            .extend(&query.extra);
+        let q = query.query();
         self.client.call("listUsers", &["users"], q, None)
     }
 
