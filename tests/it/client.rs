@@ -397,3 +397,28 @@ async fn retries_stop_when_the_total_wait_budget_would_be_exceeded() {
     );
     assert!(started.elapsed() < Duration::from_secs(1));
 }
+
+#[tokio::test]
+async fn a_dropped_connection_is_retried_for_a_get_but_not_for_a_post() {
+    let (sim, client) = spawn_sim(SimConfig::default()).await;
+    script(&sim, json!([{ "status": 200, "drop": true }])).await;
+    let users: Vec<Value> = client
+        .get_json("/api/v1/users", &[("limit", "2")])
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 2);
+    assert_eq!(client.stats().retries, 1);
+
+    script(&sim, json!([{ "status": 200, "drop": true }])).await;
+    let url = client.url("/api/v1/groups", &[]).unwrap();
+    let err = client
+        .execute(Request::new(Method::POST, url).json(json!({ "profile": { "name": "once" } })))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, OktaError::Transport { .. }), "{err}");
+    assert_eq!(
+        client.stats().retries,
+        1,
+        "the POST may have landed, so it is not sent again"
+    );
+}
