@@ -224,6 +224,24 @@ impl Org {
             .and_then(|u| u["status"].as_str().map(str::to_owned))
     }
 
+    /// The id of some OKTA_GROUP (the kind whose members can be changed).
+    pub async fn okta_group(&self) -> String {
+        let groups = self
+            .client
+            .groups()
+            .list(&Default::default())
+            .unwrap()
+            .collect(None)
+            .await
+            .unwrap();
+        let group = groups
+            .items
+            .iter()
+            .find(|g| g["type"] == "OKTA_GROUP")
+            .expect("an OKTA_GROUP");
+        group["id"].as_str().unwrap().to_owned()
+    }
+
     /// The id of some user in `status`, by the simulator's truth.
     pub async fn user_in(&self, status: &str) -> Option<String> {
         let truth = self.admin("/__sim/truth?logs=false").await;

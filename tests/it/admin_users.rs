@@ -104,20 +104,8 @@ async fn a_user_is_read_by_id_or_by_login_with_expand() {
 #[tokio::test]
 async fn creating_a_user_from_the_command_line_sends_profile_credentials_and_groups() {
     let org = org().await;
-    let groups = org
-        .client
-        .groups()
-        .list(&Default::default())
-        .unwrap()
-        .collect(None)
-        .await
-        .unwrap();
-    let group = groups
-        .items
-        .iter()
-        .find(|g| g["type"] == "OKTA_GROUP")
-        .expect("an OKTA_GROUP");
-    let gid = group["id"].as_str().unwrap();
+    let gid = org.okta_group().await;
+    let gid = gid.as_str();
     org.reset().await;
     let args = [
         "users",
@@ -528,22 +516,7 @@ async fn clearing_sessions_sends_both_flags_and_is_logged_for_the_user() {
 async fn a_users_groups_and_apps_are_listed_from_its_own_endpoints() {
     let org = org().await;
     let id = new_active_user(&org, "member@example.com").await;
-    let groups = org
-        .client
-        .groups()
-        .list(&Default::default())
-        .unwrap()
-        .collect(None)
-        .await
-        .unwrap();
-    let gid = groups
-        .items
-        .iter()
-        .find(|g| g["type"] == "OKTA_GROUP")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let gid = org.okta_group().await;
     org.client.groups().add_user(&gid, &id).await.unwrap();
     let apps = org
         .client
