@@ -24,11 +24,6 @@ impl Target {
     /// Applies the flags over the configured settings.
     pub fn apply(&self, mut settings: SyncSettings) -> SyncSettings {
         if let Some(state) = &self.state {
-            if settings.sinks == [format!("sqlite:{}", settings.state.display())]
-                && self.sinks.is_empty()
-            {
-                settings.sinks = vec![format!("sqlite:{}", state.display())];
-            }
             settings.state = state.clone();
         }
         if !self.sinks.is_empty() {

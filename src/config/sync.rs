@@ -108,7 +108,8 @@ pub struct PollerSettings {
 #[derive(Debug, Clone)]
 pub struct SyncSettings {
     pub state: PathBuf,
-    /// Sink specs as written (`stdout`, `file:PATH`, `sqlite:PATH`).
+    /// Sink specs as configured (`stdout`, `file:PATH`, `sqlite:PATH`); none means a mirror in
+    /// the state database (see [`SyncSettings::sink_specs`]).
     pub sinks: Vec<String>,
     /// How far behind the users high-water mark each query reaches, for Okta's search lag.
     pub lookback: Duration,
@@ -134,6 +135,15 @@ impl SyncSettings {
         settings
     }
 
+    /// The sinks to deliver to: as configured, or else a mirror in the state database.
+    pub fn sink_specs(&self) -> Vec<String> {
+        if self.sinks.is_empty() {
+            vec![format!("sqlite:{}", self.state.display())]
+        } else {
+            self.sinks.clone()
+        }
+    }
+
     pub fn poller(&self, stream: &str) -> Option<&PollerSettings> {
         self.pollers.iter().find(|p| p.stream == stream)
     }
@@ -155,9 +165,7 @@ pub(super) fn sync_settings(
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty())
             .collect(),
-        None => section
-            .sinks
-            .unwrap_or_else(|| vec![format!("sqlite:{}", state.display())]),
+        None => section.sinks.unwrap_or_default(),
     };
     if let Some(unknown) = pollers.keys().find(|k| !STREAMS.contains(&k.as_str())) {
         return Err(invalid(
@@ -308,7 +316,7 @@ mod tests {
         let s = sync_settings(SyncSection::default(), BTreeMap::new(), &env).unwrap();
         assert_eq!(s.state, PathBuf::from("/var/lib/oktasync/oktasync.db"));
         assert_eq!(
-            s.sinks,
+            s.sink_specs(),
             vec!["sqlite:/var/lib/oktasync/oktasync.db".to_string()]
         );
         assert_eq!(s.poller("new_users").unwrap().start, StartAt::All);

@@ -47,7 +47,7 @@ impl Engine {
     /// Opens the state database and every sink named in `settings`.
     pub fn open(client: OktaClient, settings: SyncSettings) -> anyhow::Result<Engine> {
         let specs = settings
-            .sinks
+            .sink_specs()
             .iter()
             .map(|s| {
                 s.parse::<SinkSpec>()
