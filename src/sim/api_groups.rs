@@ -15,7 +15,7 @@ use super::render;
 use super::respond::{ApiError, ApiResult, Params, no_content, ok, page, parse_body};
 use super::scim::{self, Loose};
 use super::state::{Shared, lock};
-use super::util::{Rng, mix2, now_ms, okta_id};
+use super::util::now_ms;
 
 fn group_value(g: &Group, attr: &str) -> Option<Loose> {
     Some(match attr {
@@ -152,10 +152,7 @@ pub async fn create(
             "name: An object with this field already exists in the current organization",
         ));
     }
-    let id = okta_id(
-        "00g",
-        &mut Rng::new(mix2(s.seed, w.org.groups.len() as u64 ^ now_ms() as u64)),
-    );
+    let id = w.mint_id("00g");
     let now = now_ms();
     let ent = w.logs.add_ent("UserGroup", &id, &name, &name);
     let g = Group {

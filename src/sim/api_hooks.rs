@@ -14,7 +14,7 @@ use super::pipeline::Ctx;
 use super::render;
 use super::respond::{ApiError, ApiResult, no_content, ok, parse_body};
 use super::state::{Shared, World, lock};
-use super::util::{Rng, hex_id, mix2, now_ms, okta_id};
+use super::util::{Rng, hex_id, mix2, now_ms};
 
 /// The writable parts of a hook, validated as Okta does.
 #[derive(Debug, Clone, PartialEq)]
@@ -156,10 +156,7 @@ pub async fn create(
     let spec = parse_spec(&parse_body(&body)?.unwrap_or(Value::Null))?;
     let mut w = lock(&s.world);
     let now = now_ms();
-    let id = okta_id(
-        "who",
-        &mut Rng::new(mix2(s.seed, now as u64 ^ w.org.hooks.len() as u64)),
-    );
+    let id = w.mint_id("who");
     let ent = w.logs.add_ent("EventHook", &id, &spec.name, &spec.name);
     let (auth_key, auth_value) = spec.auth.map(|(k, v)| (Some(k), v)).unwrap_or((None, None));
     w.org.hooks.push(Hook {

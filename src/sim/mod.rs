@@ -170,6 +170,7 @@ fn build(config: &SimConfig, base_url: String) -> Shared {
             org,
             logs,
             sort_cache: None,
+            minted: 0,
         }),
         settings: Mutex::new(Settings {
             rate_limit: config.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT),

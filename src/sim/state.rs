@@ -19,6 +19,8 @@ pub struct World {
     pub logs: LogStore,
     /// The last sorted-search index, reused until the org changes.
     pub sort_cache: Option<super::user_query::SortIndex>,
+    /// Ids minted through the API so far; each new id is derived from this count.
+    pub minted: u64,
 }
 
 /// Settings that `POST /__sim/settings` may change while running.
@@ -127,6 +129,14 @@ impl Drop for InFlight<'_> {
 }
 
 impl World {
+    /// A new object id (`prefix` plus base62) from the seed and a running count, so objects
+    /// created in the same millisecond never share an id.
+    pub fn mint_id(&mut self, prefix: &str) -> String {
+        self.minted += 1;
+        let mut rng = super::util::Rng::new(super::util::mix2(self.logs.seed ^ 0x1D5, self.minted));
+        super::util::okta_id(prefix, &mut rng)
+    }
+
     /// Write a System Log event for an API call, with the token's admin as actor.
     /// Every write goes through here, so it also marks the org as changed.
     pub fn emit(&mut self, event_type: &str, targets: [u32; 2], request_id: &str) {

@@ -570,3 +570,24 @@ async fn event_hooks_verify_against_the_real_endpoint_and_delete_only_when_inact
     .await;
     assert_eq!(r.status(), 400, "a wrong echo fails verification");
 }
+
+#[tokio::test]
+async fn groups_and_hooks_created_back_to_back_get_distinct_ids() {
+    let sim = start(small()).await;
+    let mut ids = std::collections::HashSet::new();
+    for i in 0..40 {
+        let group = j!({"profile": {"name": format!("g{i}")}});
+        let r = json(send(&sim, Method::POST, "/api/v1/groups", Some(group)).await).await;
+        assert!(
+            ids.insert(r["id"].as_str().unwrap().to_owned()),
+            "group id reused: {r}"
+        );
+        let hook = j!({"name": format!("h{i}"), "events": {"type": "EVENT_TYPE", "items": ["user.lifecycle.create"]},
+            "channel": {"type": "HTTP", "version": "1.0.0", "config": {"uri": "https://example.com/h"}}});
+        let r = json(send(&sim, Method::POST, "/api/v1/eventHooks", Some(hook)).await).await;
+        assert!(
+            ids.insert(r["id"].as_str().unwrap().to_owned()),
+            "hook id reused: {r}"
+        );
+    }
+}
