@@ -9,8 +9,8 @@
 
 use std::time::{Duration, Instant};
 
+use okta_sim::SimConfig;
 use oktasync::okta::{ClientOptions, OktaClient};
-use oktasync::sim::SimConfig;
 
 mod support;
 

@@ -7,10 +7,10 @@
 
 use std::time::Instant;
 
+use okta_sim::SimConfig;
 use oktasync::config::{StartAt, SyncSettings};
 use oktasync::okta::{ClientOptions, OktaClient};
 use oktasync::poll::Engine;
-use oktasync::sim::SimConfig;
 use tokio::sync::watch;
 
 mod support;

@@ -7,14 +7,15 @@
 //! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
 //! - [`poll`]: the sync engine: pollers, cursor planning, scheduling; where pages, sinks and
 //!   cursor commits meet.
-//! - [`sim`]: a local Okta simulator, spoken to only over HTTP.
 //! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
 //! - [`store`]: the state database, the only code touching SQLite: cursors, runs, the mirror.
+//!
+//! The local Okta simulator is the `okta-sim` crate (`crates/okta-sim`): the `sim` and `demo`
+//! commands and the tests speak to it only over HTTP, and it knows nothing of this crate.
 
 pub mod cli;
 pub mod config;
 pub mod okta;
 pub mod poll;
-pub mod sim;
 pub mod sink;
 pub mod store;

@@ -4,8 +4,8 @@ use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use okta_sim::SimConfig;
 use oktasync::okta::link;
-use oktasync::sim::SimConfig;
 
 const CHILD: &str = "OKTASYNC_BENCH_SIM";
 
@@ -36,7 +36,7 @@ impl Drop for ChildSim {
 pub async fn child_sim(config: SimConfig) -> anyhow::Result<ChildSim> {
     if std::env::var_os(CHILD).is_some() {
         let started = Instant::now();
-        let sim = oktasync::sim::spawn(config).await?;
+        let sim = okta_sim::spawn(config).await?;
         println!("{}\n{}", sim.base_url, sim.token);
         eprintln!(
             "simulator ready in {:.1} s",

@@ -11,8 +11,8 @@ use super::sync::sync_streams;
 use crate::config::{STREAMS, StartAt, SyncSettings};
 use crate::okta::{ClientOptions, OktaClient};
 use crate::poll::Engine;
-use crate::sim::{SimConfig, spawn};
 use crate::store::Store;
+use okta_sim::{SimConfig, spawn};
 
 /// Options for `oktasync demo`.
 #[derive(Debug, clap::Args)]

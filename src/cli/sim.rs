@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 
-use crate::sim::{self, SimConfig};
+use okta_sim::{self as sim, SimConfig};
 
 /// Options for `oktasync sim`.
 #[derive(Debug, clap::Args)]

@@ -4,9 +4,9 @@
 
 use std::process::Stdio;
 
+use okta_sim::{self as sim, Sim, SimConfig};
 use oktasync::okta::api::ops;
 use oktasync::okta::{ClientOptions, OktaClient};
-use oktasync::sim::{self, Sim, SimConfig};
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 use url::Url;

@@ -3,8 +3,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use okta_sim::SimConfig;
 use oktasync::okta::{ClientOptions, OktaClient, OktaError, Request};
-use oktasync::sim::SimConfig;
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use okta_sim::{Sim, SimConfig, spawn};
 use oktasync::okta::{ClientOptions, OktaClient};
-use oktasync::sim::{Sim, SimConfig, spawn};
 use secrecy::SecretString;
 use serde_json::Value;
 

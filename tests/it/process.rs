@@ -5,7 +5,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oktasync::sim::{Sim, SimConfig};
+use okta_sim::{Sim, SimConfig};
 use serde_json::{Value, json};
 
 use crate::helpers::{sim_post, spawn_sim, truth_logs, truth_users};

@@ -1,7 +1,7 @@
 //! The `/__sim` control plane: scripted responses, fault injection, counters, recorded
 //! requests, run-time settings and org mutations.
 
-use oktasync::sim::SimConfig;
+use okta_sim::SimConfig;
 use serde_json::json as j;
 
 use crate::sim_support::*;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use oktasync::sim::SimConfig;
+use okta_sim::SimConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::sim_support::*;

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use oktasync::sim::SimConfig;
+use okta_sim::SimConfig;
 use serde_json::{Value, json as j};
 
 use crate::sim_support::*;

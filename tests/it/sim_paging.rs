@@ -11,7 +11,7 @@ fn uniq(v: &[String]) -> HashSet<String> {
     v.iter().cloned().collect()
 }
 
-async fn truth_users(sim: &oktasync::sim::Sim) -> Vec<Value> {
+async fn truth_users(sim: &okta_sim::Sim) -> Vec<Value> {
     admin_get(sim, "/__sim/truth?logs=false").await["users"]
         .as_array()
         .cloned()
@@ -206,4 +206,4 @@ async fn log_polling_visits_every_visible_event_once_and_ends_on_an_empty_page_w
     );
 }
 
-use oktasync::sim::SimConfig;
+use okta_sim::SimConfig;

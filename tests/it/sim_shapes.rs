@@ -45,7 +45,7 @@ fn check(v: &Value, fields: &[(&str, T)], what: &str) {
     }
 }
 
-async fn list(sim: &oktasync::sim::Sim, path: &str) -> Vec<Value> {
+async fn list(sim: &okta_sim::Sim, path: &str) -> Vec<Value> {
     let r = get(sim, path).await;
     assert_eq!(r.status(), 200, "{path}");
     json(r).await.as_array().cloned().unwrap_or_default()

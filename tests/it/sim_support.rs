@@ -1,7 +1,7 @@
 //! Helpers for the simulator tests: start one, call it with its token, read Link headers and
 //! follow `next` links to the end.
 
-use oktasync::sim::{self, Sim, SimConfig};
+use okta_sim::{self as sim, Sim, SimConfig};
 use reqwest::{Client, Response};
 use serde_json::Value;
 

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json as j};
 
 use crate::sim_support::*;
-use oktasync::sim::Sim;
+use okta_sim::Sim;
 
 async fn event_types_for(sim: &Sim, target: &str) -> Vec<String> {
     let f: String =

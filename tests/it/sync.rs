@@ -5,10 +5,10 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use okta_sim::{Sim, SimConfig};
 use oktasync::config::{StartAt, SyncSettings};
 use oktasync::okta::OktaClient;
 use oktasync::poll::{Engine, RunSummary};
-use oktasync::sim::{Sim, SimConfig};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 

@@ -281,14 +281,14 @@ pub fn page(store: &LogStore, events: &[&Event]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::logs::NONE;
+    use crate::logs::NONE;
 
     #[test]
     fn events_render_as_log_event_json() {
         let mut s = LogStore::new(7, 0);
         let a = s.add_ent("User", "00uADMIN", "admin@example.com", "Ada Admin");
         let t = s.add_ent("User", "00uTARGET", "tina@example.com", "Tina T");
-        let kind = crate::sim::catalog::kind_index("user.lifecycle.create").unwrap_or(0);
+        let kind = crate::catalog::kind_index("user.lifecycle.create").unwrap_or(0);
         let ev = Event {
             published: 1000,
             persisted: 1000,

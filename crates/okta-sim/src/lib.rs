@@ -1,4 +1,4 @@
-//! A local Okta org on loopback, for tests, benchmarks and the demo. It speaks only HTTP:
+//! A local Okta org on loopback, for oktasync's tests, benchmarks and demo. It speaks only HTTP:
 //! [`spawn`] starts one on port 0 inside the current runtime, [`run`] serves one on a listener
 //! you bound until a shutdown future resolves. Everything it returns is generated from the
 //! seed, and it behaves like Okta where integrations break: late System Log events, equal

@@ -1,6 +1,6 @@
 use super::*;
-use crate::sim::logs::LogStore;
-use crate::sim::org_gen::{Plan, build};
+use crate::logs::LogStore;
+use crate::org_gen::{Plan, build};
 
 fn org() -> Org {
     build(
@@ -63,7 +63,7 @@ fn search_compares_timestamps_as_instants() {
     let org = org();
     let mid = 1_709_287_200_000 - 400 * 86_400_000;
     let want = org.users.values().filter(|u| u.last_updated > mid).count();
-    let expr = format!(r#"lastUpdated gt "{}""#, crate::sim::util::fmt_ms(mid));
+    let expr = format!(r#"lastUpdated gt "{}""#, crate::util::fmt_ms(mid));
     assert_eq!(count(&org, &compile_search(&expr).unwrap()), want);
     let none = org.users.values().filter(|u| u.activated.is_none()).count();
     assert_eq!(
