@@ -5,11 +5,14 @@ use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+mod auth;
+mod key;
 mod sync;
+pub use auth::{ClientAuthMethod, Credentials, DpopMode, POLLER_SCOPES, ServiceApp, WebApp};
+pub use key::SigningKey;
 pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};
 
 /// Where the config file is looked for when `--config` is not given, in order.
@@ -136,23 +139,11 @@ fn admin_to_org_host(host: &str) -> String {
     lower
 }
 
-/// The `[okta]` section: how to reach and authenticate to the org.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct OktaSection {
-    domain: Option<String>,
-    api_token: Option<SecretString>,
-    api_token_file: Option<PathBuf>,
-    rate_limit_share: Option<f64>,
-    request_timeout_secs: Option<u64>,
-    max_retries: Option<usize>,
-}
-
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     #[serde(default)]
-    okta: OktaSection,
+    okta: auth::OktaSection,
     #[serde(default)]
     sync: sync::SyncSection,
     #[serde(default)]
@@ -163,7 +154,7 @@ struct FileConfig {
 #[derive(Debug, Clone)]
 pub struct OktaSettings {
     pub org: Url,
-    pub token: SecretString,
+    pub credentials: Credentials,
     /// Share of each rate-limit bucket this process may use; the rest is left to others.
     pub rate_limit_share: f64,
     pub request_timeout: Duration,
@@ -223,13 +214,14 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-fn okta_settings(file: OktaSection, env: Env) -> Result<OktaSettings, ConfigError> {
-    let domain = env("OKTA_DOMAIN")
-        .or(file.domain)
-        .ok_or_else(|| ConfigError::Missing {
-            key: "okta.domain".into(),
-            hint: "set OKTA_DOMAIN or domain under [okta] in the config file".into(),
-        })?;
+fn okta_settings(file: auth::OktaSection, env: Env) -> Result<OktaSettings, ConfigError> {
+    let domain =
+        env("OKTA_DOMAIN")
+            .or(file.domain.clone())
+            .ok_or_else(|| ConfigError::Missing {
+                key: "okta.domain".into(),
+                hint: "set OKTA_DOMAIN or domain under [okta] in the config file".into(),
+            })?;
     let share = match env("OKTASYNC_RATE_LIMIT_SHARE") {
         Some(v) => parse_num("OKTASYNC_RATE_LIMIT_SHARE", &v)?,
         None => file.rate_limit_share.unwrap_or(0.5),
@@ -242,15 +234,15 @@ fn okta_settings(file: OktaSection, env: Env) -> Result<OktaSettings, ConfigErro
             ),
         ));
     }
-    let token_file = env("OKTA_API_TOKEN_FILE")
-        .map(PathBuf::from)
-        .or(file.api_token_file);
+    let org = parse_org_url(&domain)?;
+    let request_timeout = Duration::from_secs(file.request_timeout_secs.unwrap_or(30));
+    let max_retries = file.max_retries.unwrap_or(4);
     Ok(OktaSettings {
-        org: parse_org_url(&domain)?,
-        token: api_token(env, token_file, file.api_token)?,
+        org,
+        credentials: auth::credentials(file, env)?,
         rate_limit_share: share,
-        request_timeout: Duration::from_secs(file.request_timeout_secs.unwrap_or(30)),
-        max_retries: file.max_retries.unwrap_or(4),
+        request_timeout,
+        max_retries,
     })
 }
 
@@ -259,38 +251,6 @@ fn parse_num<T: std::str::FromStr>(key: &str, value: &str) -> Result<T, ConfigEr
         .trim()
         .parse()
         .map_err(|_| invalid(key, format!("{value:?} is not a number")))
-}
-
-/// The API token: `OKTA_API_TOKEN`, else a token file, else the config value, else the systemd
-/// credential `okta-api-token`. Never taken from the command line.
-fn api_token(
-    env: Env,
-    file: Option<PathBuf>,
-    inline: Option<SecretString>,
-) -> Result<SecretString, ConfigError> {
-    if let Some(token) = env("OKTA_API_TOKEN").filter(|t| !t.trim().is_empty()) {
-        return Ok(SecretString::from(token.trim().to_owned()));
-    }
-    let credential = env("CREDENTIALS_DIRECTORY")
-        .map(|dir| Path::new(&dir).join("okta-api-token"))
-        .filter(|p| p.exists());
-    if let Some(path) = file.or_else(|| inline.is_none().then_some(credential).flatten()) {
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        if text.trim().is_empty() {
-            return Err(invalid(
-                "okta.api_token_file",
-                format!("{} is empty", path.display()),
-            ));
-        }
-        return Ok(SecretString::from(text.trim().to_owned()));
-    }
-    inline.ok_or_else(|| ConfigError::Missing {
-        key: "okta.api_token".into(),
-        hint: "set OKTA_API_TOKEN, OKTA_API_TOKEN_FILE, or api_token_file under [okta]".into(),
-    })
 }
 
 #[cfg(test)]
@@ -342,6 +302,13 @@ mod tests {
         }
     }
 
+    fn api_token_of(config: &Config) -> &str {
+        match &config.okta().unwrap().credentials {
+            Credentials::ApiToken(t) => t.expose_secret(),
+            other => panic!("expected an API token, got {}", other.kind()),
+        }
+    }
+
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {
             pairs
@@ -366,7 +333,7 @@ mod tests {
         ]);
         let config = Config::load(Some(&path), &env).unwrap();
         assert_eq!(config.okta().unwrap().org.as_str(), "https://b.okta.com/");
-        assert_eq!(config.okta().unwrap().token.expose_secret(), "env-secret");
+        assert_eq!(api_token_of(&config), "env-secret");
         let debug = format!("{config:?}");
         assert!(
             !debug.contains("env-secret") && debug.contains("REDACTED"),
@@ -386,7 +353,7 @@ mod tests {
         );
         std::fs::write(&config_path, body).unwrap();
         let config = Config::load(Some(&config_path), &env_of(&[])).unwrap();
-        assert_eq!(config.okta().unwrap().token.expose_secret(), "from-file");
+        assert_eq!(api_token_of(&config), "from-file");
     }
 
     #[test]

@@ -16,15 +16,20 @@ use crate::sink::{Delta, stream, utc_millis};
 
 mod columns;
 mod files;
+mod grants;
 mod types;
 
 use columns::{EventColumns, UserColumns, columns};
 pub use files::lock_state;
 use files::{create_private, restrict_sidecars};
+pub use grants::StateGrants;
 pub use types::{MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
 
 /// Schema migrations; entry `i` takes the database from `user_version` `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("../schema.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../schema.sql"),
+    include_str!("../migrations/002-oauth-grants.sql"),
+];
 
 /// The newest schema version this build knows.
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
@@ -532,11 +537,11 @@ mod tests {
         drop(f.store);
         let err = Store::open(&f.path).unwrap_err();
         assert!(
-            matches!(err, StoreError::TooNew { found: 2, .. }),
+            matches!(err, StoreError::TooNew { found: 3, .. }),
             "{err:?}"
         );
         let message = err.to_string();
-        assert!(message.contains("has schema version 2 but this oktasync understands up to 1"));
+        assert!(message.contains("has schema version 3 but this oktasync understands up to 2"));
         assert!(message.ends_with("upgrade oktasync"), "{message}");
     }
 

@@ -2,14 +2,16 @@
 //! format), and one module per command group.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, Credentials};
 use crate::okta::OktaClient;
 
 pub mod apps;
+pub mod auth;
 pub mod common;
 pub mod cursor;
 pub mod demo;
@@ -55,6 +57,9 @@ enum Command {
     /// Inspect or move a poller's cursor.
     #[command(subcommand)]
     Cursor(cursor::Command),
+    /// OAuth 2.0 login and the connection's status, e.g. `oktasync auth status`.
+    #[command(subcommand)]
+    Auth(auth::Command),
     /// Users: list, create, update, lifecycle, passwords, sessions, factors, e.g. `oktasync users get jane@example.com`.
     Users(Box<users::Opts>),
     /// Groups and their members, e.g. `oktasync groups add-user 00g1emaKYZTWRYYRRTSK 00u1abcdEFGH`.
@@ -101,8 +106,22 @@ impl Context {
 
     /// A client for the org of an already loaded config.
     pub fn client_from(&self, config: &Config) -> anyhow::Result<OktaClient> {
+        self.client_at(config, &config.sync.state)
+    }
+
+    /// A client whose authorization-code login lives in the state database `state`.
+    pub fn client_at(
+        &self,
+        config: &Config,
+        state: &std::path::Path,
+    ) -> anyhow::Result<OktaClient> {
         let settings = config.okta().map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(OktaClient::from_settings(settings)?)
+        let grants = crate::store::StateGrants {
+            path: state.to_path_buf(),
+        };
+        let store = matches!(settings.credentials, Credentials::AuthorizationCode(_))
+            .then(|| Arc::new(grants) as Arc<dyn crate::okta::auth::GrantStore>);
+        Ok(OktaClient::from_settings(settings, store)?)
     }
 
     /// The same context printing in the format a command group was given.
@@ -132,6 +151,7 @@ impl Cli {
             Command::Status(opts) => status::run(&ctx, opts).await,
             Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
             Command::Demo(opts) => demo::run(opts).await,
+            Command::Auth(cmd) => auth::run(&ctx, cmd).await,
             Command::Users(opts) => users::run(*opts, &ctx).await,
             Command::Groups(opts) => groups::run(opts, &ctx).await,
             Command::Apps(opts) => apps::run(opts, &ctx).await,

@@ -43,7 +43,8 @@ pub struct RunOpts {
 /// Options for `oktasync sync`.
 #[derive(Debug, clap::Args)]
 pub struct SyncOpts {
-    /// Streams to sync, e.g. `system_log` [default: every enabled poller: new_users, updated_users, system_log]
+    /// Streams to sync, e.g. `system_log` [default: every enabled poller: new_users and
+    /// updated_users (OAuth scope okta.users.read), system_log (okta.logs.read)]
     #[arg(value_name = "STREAM")]
     streams: Vec<String>,
     #[command(flatten)]
@@ -53,7 +54,7 @@ pub struct SyncOpts {
 fn engine(ctx: &Context, target: &Target) -> anyhow::Result<Engine> {
     let config = ctx.config()?;
     let settings = target.apply(config.sync.clone());
-    Engine::open(ctx.client_from(&config)?, settings)
+    Engine::open(ctx.client_at(&config, &settings.state)?, settings)
 }
 
 /// A shutdown signal fed by SIGTERM and SIGINT.

@@ -7,17 +7,18 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder};
-use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::header::{self, HeaderMap};
 use reqwest::{Method, StatusCode};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::auth::{AuthHeaders, Authorizer, GrantStore};
 use super::error::{ApiError, OktaError};
 use super::rate_limit::{Governor, RateInfo, bucket};
 pub use super::request::Request;
 use super::request::{RetryPolicy, Upload};
-use crate::config::{OktaSettings, is_loopback};
+use crate::config::{Credentials, OktaSettings, is_loopback};
 
 const USER_AGENT: &str = concat!("oktasync/", env!("CARGO_PKG_VERSION"));
 
@@ -81,7 +82,7 @@ pub struct OktaClient {
 struct Inner {
     http: reqwest::Client,
     org: Url,
-    token: SecretString,
+    auth: Authorizer,
     governor: Governor,
     opts: ClientOptions,
     counters: Counters,
@@ -91,7 +92,7 @@ impl std::fmt::Debug for OktaClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("OktaClient")
             .field("org", &self.inner.org.as_str())
-            .field("token", &"[redacted]")
+            .field("auth", &self.inner.auth.credentials().kind())
             .finish()
     }
 }
@@ -99,27 +100,48 @@ impl std::fmt::Debug for OktaClient {
 /// What one attempt came to.
 enum Attempt {
     Done(Response),
-    Failed(OktaError),
+    /// The error, and the serial of the access token the request carried.
+    Failed(OktaError, u64),
     /// A 429: wait this long, then send again.
     RateLimited(OktaError, Duration),
 }
 
 impl OktaClient {
-    pub fn from_settings(settings: &OktaSettings) -> Result<OktaClient, OktaError> {
+    /// A client with the configured connection. `store` keeps the refresh token of the
+    /// authorization-code flow (the state database); the other connections need none.
+    pub fn from_settings(
+        settings: &OktaSettings,
+        store: Option<Arc<dyn GrantStore>>,
+    ) -> Result<OktaClient, OktaError> {
         let opts = ClientOptions {
             rate_limit_share: settings.rate_limit_share,
             request_timeout: settings.request_timeout,
             max_retries: settings.max_retries,
             ..ClientOptions::default()
         };
-        OktaClient::new(settings.org.clone(), settings.token.clone(), opts)
+        OktaClient::with_credentials(
+            settings.org.clone(),
+            settings.credentials.clone(),
+            opts,
+            store,
+        )
     }
 
-    /// A client for `org` (`https://…`, or `http://` on loopback only).
+    /// A client for `org` (`https://…`, or `http://` on loopback only) with an API token.
     pub fn new(
         org: Url,
         token: SecretString,
         opts: ClientOptions,
+    ) -> Result<OktaClient, OktaError> {
+        OktaClient::with_credentials(org, Credentials::ApiToken(token), opts, None)
+    }
+
+    /// A client for `org` with any connection.
+    pub fn with_credentials(
+        org: Url,
+        credentials: Credentials,
+        opts: ClientOptions,
+        store: Option<Arc<dyn GrantStore>>,
     ) -> Result<OktaClient, OktaError> {
         let host = org.host_str().unwrap_or_default();
         if org.scheme() != "https" && !(org.scheme() == "http" && is_loopback(host)) {
@@ -136,9 +158,9 @@ impl OktaClient {
             .map_err(|e| OktaError::Setup(format!("cannot build the HTTP client: {e}")))?;
         Ok(OktaClient {
             inner: Arc::new(Inner {
+                auth: Authorizer::new(credentials, org.clone(), http.clone(), store),
                 http,
                 org,
-                token,
                 governor: Governor::new(opts.rate_limit_share),
                 opts,
                 counters: Counters::default(),
@@ -148,6 +170,11 @@ impl OktaClient {
 
     pub fn org(&self) -> &Url {
         &self.inner.org
+    }
+
+    /// How requests are authorized: the token cache, logins and `auth status`.
+    pub fn auth(&self) -> &Authorizer {
+        &self.inner.auth
     }
 
     pub fn stats(&self) -> Stats {
@@ -217,14 +244,20 @@ impl OktaClient {
         let mut backoff = self.backoff(req.policy.as_ref());
         let mut waited = Duration::ZERO;
         let mut retry_for: Option<String> = None;
+        let mut reauthorized = false;
         for attempt in 1u32.. {
             let (outcome, request_id) = self.attempt(&req, attempt, retry_for.as_deref()).await;
             let (error, wait) = match outcome {
                 Attempt::Done(response) => return Ok(response),
-                Attempt::Failed(e) if !self.may_retry(&req, &e) => {
+                Attempt::Failed(e, serial) if self.reauthorize(&e, serial, reauthorized).await => {
+                    reauthorized = true;
+                    retry_for = request_id;
+                    continue;
+                }
+                Attempt::Failed(e, _) if !self.may_retry(&req, &e) => {
                     return Err(with_attempts(e, attempt));
                 }
-                Attempt::Failed(e) => (e, None),
+                Attempt::Failed(e, _) => (e, None),
                 Attempt::RateLimited(e, wait) => (e, Some(wait)),
             };
             let Some(backoff_delay) = backoff.next() else {
@@ -246,6 +279,23 @@ impl OktaClient {
             tokio::time::sleep(delay).await;
         }
         unreachable!("the attempt loop only ends by returning")
+    }
+
+    /// After a 401 to an OAuth access token (expired early, revoked, or a DPoP nonce asked for),
+    /// the request is sent once more at once, with a new token or the new nonce.
+    async fn reauthorize(&self, err: &OktaError, serial: u64, already: bool) -> bool {
+        let OktaError::Api(api) = err else {
+            return false;
+        };
+        if already || api.status != 401 || !self.inner.auth.is_oauth() {
+            return false;
+        }
+        tracing::debug!(path = %api.path, "access token refused; renewing it once");
+        self.inner
+            .auth
+            .refused(serial, api.www_authenticate.as_deref())
+            .await;
+        true
     }
 
     /// The waits between attempts: the client's exponential backoff, or the request's own policy
@@ -293,19 +343,25 @@ impl OktaClient {
             .governor
             .acquire(bucket, self.inner.opts.max_rate_limit_wait)
             .await;
+        let auth = match self.inner.auth.headers(req.method.as_str(), &req.url).await {
+            Ok(auth) => auth,
+            Err(e) => return (Attempt::Failed(e, 0), None),
+        };
+        let serial = auth.serial;
         self.inner.counters.requests.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
-        let sent = self.build(req, attempt, retry_for).send().await;
+        let sent = self.build(req, auth, attempt, retry_for).send().await;
         let received = Instant::now();
         let response = match sent {
             Ok(r) => r,
             Err(e) => {
                 self.inner.governor.observe(bucket, None, received);
-                return (Attempt::Failed(transport(req, &e)), None);
+                return (Attempt::Failed(transport(req, &e), serial), None);
             }
         };
         let status = response.status();
         let headers = response.headers().clone();
+        self.inner.auth.observe(&headers);
         let info = RateInfo::from_headers(&headers);
         self.inner.governor.observe(bucket, info, received);
         let request_id = header_str(&headers, "x-okta-request-id");
@@ -316,7 +372,7 @@ impl OktaClient {
         );
         let body = match response.bytes().await {
             Ok(b) => b.to_vec(),
-            Err(e) => return (Attempt::Failed(transport(req, &e)), request_id),
+            Err(e) => return (Attempt::Failed(transport(req, &e), serial), request_id),
         };
         if status.is_success() {
             let response = Response {
@@ -327,13 +383,14 @@ impl OktaClient {
             };
             return (Attempt::Done(response), request_id);
         }
-        let error = ApiError::from_response(
+        let mut error = ApiError::from_response(
             status.as_u16(),
             req.method.as_str(),
             req.url.path(),
             &body,
             request_id.clone(),
         );
+        error.www_authenticate = header_str(&headers, "www-authenticate");
         let error = OktaError::Api(Box::new(error));
         if status == StatusCode::TOO_MANY_REQUESTS {
             self.inner
@@ -343,24 +400,25 @@ impl OktaClient {
             let wait = info.map_or(Duration::from_secs(1), |i| i.retry_after());
             return (Attempt::RateLimited(error, wait), request_id);
         }
-        (Attempt::Failed(error), request_id)
+        (Attempt::Failed(error, serial), request_id)
     }
 
     fn build(
         &self,
         req: &Request,
+        auth: AuthHeaders,
         attempt: u32,
         retry_for: Option<&str>,
     ) -> reqwest::RequestBuilder {
-        let mut auth = HeaderValue::from_str(&format!("SSWS {}", self.inner.token.expose_secret()))
-            .unwrap_or_else(|_| HeaderValue::from_static("SSWS invalid-token-characters"));
-        auth.set_sensitive(true);
         let mut builder = self
             .inner
             .http
             .request(req.method.clone(), req.url.clone())
-            .header(header::AUTHORIZATION, auth)
+            .header(header::AUTHORIZATION, auth.authorization)
             .header(header::ACCEPT, "application/json");
+        if let Some(proof) = auth.dpop {
+            builder = builder.header("DPoP", proof);
+        }
         if let Some(timeout) = req.policy.as_ref().and_then(|p| p.timeout) {
             builder = builder.timeout(timeout);
         }

@@ -33,6 +33,9 @@ pub enum OktaError {
         "refusing to send the API token to {url}: only {org} is allowed (check the link or path)"
     )]
     ForeignOrigin { url: String, org: String },
+    /// The org authorization server refused a token or revocation request.
+    #[error("{0}")]
+    OAuth(Box<OAuthError>),
     /// The client was built with settings that cannot work.
     #[error("{0}")]
     Setup(String),
@@ -40,6 +43,18 @@ pub enum OktaError {
     /// was sent. `field` names the input, e.g. `login` or `groupId`.
     #[error("{field}: {problem}")]
     Invalid { field: String, problem: String },
+}
+
+/// A refusal from `/oauth2/v1/token` or `/oauth2/v1/revoke`, in RFC 6749's shape.
+#[derive(Debug, thiserror::Error)]
+#[error("Okta's authorization server answered {status} {error}: {description} ({hint})")]
+pub struct OAuthError {
+    pub status: u16,
+    /// `invalid_client`, `invalid_scope`, `invalid_dpop_proof`, `invalid_grant`, …
+    pub error: String,
+    pub description: String,
+    /// What to change in Okta or in the config.
+    pub hint: String,
 }
 
 /// An HTTP error answer, with Okta's error object when the body had one.
@@ -56,6 +71,9 @@ pub struct ApiError {
     pub request_id: Option<String>,
     /// How many times the request was sent before giving up.
     pub attempts: u32,
+    /// The `WWW-Authenticate` header of a 401 or 403 to an OAuth token: which scope is missing,
+    /// or why the token or its DPoP proof was refused.
+    pub www_authenticate: Option<String>,
 }
 
 impl OktaError {
@@ -79,6 +97,15 @@ impl OktaError {
     pub fn status(&self) -> Option<u16> {
         match self {
             OktaError::Api(e) => Some(e.status),
+            OktaError::OAuth(e) => Some(e.status),
+            _ => None,
+        }
+    }
+
+    /// The OAuth `error` of a refused token request, e.g. `invalid_grant`.
+    pub fn oauth_error(&self) -> Option<&str> {
+        match self {
+            OktaError::OAuth(e) => Some(&e.error),
             _ => None,
         }
     }
@@ -87,6 +114,7 @@ impl OktaError {
     pub fn is_retryable(&self) -> bool {
         match self {
             OktaError::Api(e) => e.status == 429 || e.status >= 500,
+            OktaError::OAuth(e) => e.status == 429 || e.status >= 500,
             OktaError::Transport { .. } => true,
             _ => false,
         }
@@ -146,12 +174,24 @@ impl ApiError {
             error_id,
             request_id,
             attempts: 1,
+            www_authenticate: None,
         }
     }
 
+    /// A parameter of the `WWW-Authenticate` header, e.g. `scope` or `error`.
+    fn challenge(&self, name: &str) -> Option<&str> {
+        let header = self.www_authenticate.as_deref()?;
+        let start = header.find(&format!("{name}=\""))? + name.len() + 2;
+        let len = header[start..].find('"')?;
+        Some(&header[start..start + len])
+    }
+
     /// What a person can do about it, for the statuses that have a clear remedy.
-    fn hint(&self) -> Option<&'static str> {
-        match (self.status, self.code.as_deref()) {
+    fn hint(&self) -> Option<String> {
+        if let Some(hint) = self.oauth_hint() {
+            return Some(hint);
+        }
+        let fixed = match (self.status, self.code.as_deref()) {
             (401, _) => Some(
                 "the API token was rejected: check OKTA_API_TOKEN (or the token file); \
                  tokens expire after 30 days unused and die with their admin",
@@ -162,7 +202,31 @@ impl ApiError {
             ),
             (404, _) => Some("no such object in this org (deleted users also answer 404)"),
             _ => None,
-        }
+        };
+        fixed.map(str::to_owned)
+    }
+
+    /// Hints for refusals of OAuth access tokens, read from `WWW-Authenticate`.
+    fn oauth_hint(&self) -> Option<String> {
+        let error = self.challenge("error")?;
+        Some(match error {
+            "insufficient_scope" => {
+                let scope = self
+                    .challenge("scope")
+                    .unwrap_or("the scope this call needs");
+                format!(
+                    "the access token lacks {scope}: grant it on the app's \"Okta API Scopes\" \
+                     tab in the Admin Console and add it to okta.scopes (OKTA_SCOPES)"
+                )
+            }
+            "invalid_dpop_proof" => "Okta refused the DPoP proof; check the machine's clock, \
+                 since every proof carries the time"
+                .into(),
+            "use_dpop_nonce" => "Okta asked for a DPoP nonce again after one retry".into(),
+            _ => "the access token was refused even after a renewal: check that the app is \
+                 active, its scopes are granted and an admin role is assigned to it"
+                .into(),
+        })
     }
 }
 

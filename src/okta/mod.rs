@@ -2,6 +2,7 @@
 //! pacing and retries, and typed errors. It knows nothing of storage or sinks.
 
 pub mod api;
+pub mod auth;
 mod client;
 mod error;
 pub mod link;
@@ -11,6 +12,6 @@ pub mod redact;
 mod request;
 
 pub use client::{ClientOptions, OktaClient, Response, Stats};
-pub use error::{ApiError, OktaError};
+pub use error::{ApiError, OAuthError, OktaError};
 pub use pages::{Page, Pages};
 pub use request::{Part, PartContent, Request, RetryPolicy, Upload};
