@@ -442,4 +442,30 @@ mod tests {
             assert!(err.contains(want), "{body}\n→ {err}");
         }
     }
+
+    #[test]
+    fn the_example_config_of_each_connection_is_valid() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("secret");
+        std::fs::write(&secret, "s").unwrap();
+        let key = fixtures().join("rsa-pkcs1.pem");
+        let files = [
+            ("OKTA_API_TOKEN", "t".to_owned()),
+            ("OKTA_PRIVATE_KEY_FILE", key.display().to_string()),
+            ("OKTA_CLIENT_SECRET_FILE", secret.display().to_string()),
+        ];
+        let lookup = |k: &str| files.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone());
+        for (name, kind) in [
+            ("api-token", "api_token"),
+            ("client-credentials", "client_credentials"),
+            ("authorization-code", "authorization_code"),
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("examples/config")
+                .join(format!("{name}.toml"));
+            let config = Config::load(Some(&path), &lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let creds = &config.okta().unwrap_or_else(|e| panic!("{name}: {e}")).credentials;
+            assert_eq!(creds.kind(), kind, "{name}");
+        }
+    }
 }

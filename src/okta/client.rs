@@ -291,6 +291,7 @@ impl OktaClient {
             return false;
         }
         tracing::debug!(path = %api.path, "access token refused; renewing it once");
+        self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
         self.inner
             .auth
             .refused(serial, api.www_authenticate.as_deref())
