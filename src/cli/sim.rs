@@ -76,6 +76,7 @@ impl Opts {
                 .clone()
                 .unwrap_or_else(|| sim::default_token(self.seed)),
             now: None,
+            oauth_apps: vec![],
         })
     }
 }
