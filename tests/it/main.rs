@@ -15,6 +15,7 @@ mod sim_admin;
 mod sim_cli;
 mod sim_limits;
 mod sim_logs;
+mod sim_oauth;
 mod sim_paging;
 mod sim_shapes;
 mod sim_spec;

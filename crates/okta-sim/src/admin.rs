@@ -108,6 +108,8 @@ struct SettingsPatch {
     concurrency_limit: Option<u32>,
     fail_rate: Option<f64>,
     log_lag_seconds: Option<u64>,
+    /// Demand the DPoP nonce on `/api/v1` calls too.
+    dpop_nonce_on_api: Option<bool>,
 }
 
 pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
@@ -126,9 +128,13 @@ pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
         st.log_lag_seconds = l;
         lock(&s.world).logs.lag_ms = l as i64 * 1000;
     }
+    if let Some(n) = p.dpop_nonce_on_api {
+        st.dpop_nonce_on_api = n;
+    }
     Ok(Json(
         json!({"rate_limit": st.rate_limit, "concurrency_limit": st.concurrency_limit,
-        "fail_rate": st.fail_rate, "log_lag_seconds": st.log_lag_seconds}),
+        "fail_rate": st.fail_rate, "log_lag_seconds": st.log_lag_seconds,
+        "dpop_nonce_on_api": st.dpop_nonce_on_api}),
     ))
 }
 

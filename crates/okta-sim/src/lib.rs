@@ -3,7 +3,9 @@
 //! you bound until a shutdown future resolves. Everything it returns is generated from the
 //! seed, and it behaves like Okta where integrations break: late System Log events, equal
 //! timestamps across page boundaries, rate limits, and DEPROVISIONED users hidden from plain
-//! listings.
+//! listings. With [`SimConfig::oauth_apps`] it is also Okta's org authorization server
+//! (`/oauth2/v1/token`, `/authorize`, `/revoke`, DPoP), and `/api/v1` accepts the access
+//! tokens it issues, scope by scope.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU64};
@@ -33,6 +35,7 @@ mod log_json;
 mod log_view;
 mod logs;
 mod model;
+mod oauth;
 mod org_fixtures;
 mod org_gen;
 mod pipeline;
@@ -45,6 +48,9 @@ mod user_query;
 mod util;
 
 use listener::{ConnHandle, SimListener};
+pub use oauth::{
+    API_SCOPES, DEFAULT_TOKEN_LIFETIME, GeneratedKey, OAuthApp, PublicKey, generate_ec_key,
+};
 use state::{Control, Settings, Shared, World};
 
 /// The per-bucket limit when none is configured.
@@ -69,10 +75,12 @@ pub struct SimConfig {
     pub fail_rate: f64,
     /// Maximum delay between an event's `published` time and when it becomes visible.
     pub log_lag_seconds: u64,
-    /// The API token accepted in `Authorization: SSWS …` or `Bearer …`.
+    /// The API token accepted in `Authorization: SSWS …` (also `SSWS…`) or `Bearer …`.
     pub token: String,
     /// Anchor for generated timestamps; `None` = now.
     pub now: Option<chrono::DateTime<chrono::Utc>>,
+    /// OAuth clients of the org authorization server (none by default).
+    pub oauth_apps: Vec<OAuthApp>,
 }
 
 /// The token a simulator with this seed accepts by default.
@@ -98,6 +106,7 @@ impl Default for SimConfig {
             log_lag_seconds: 0,
             token: default_token(7),
             now: None,
+            oauth_apps: vec![],
         }
     }
 }
@@ -141,7 +150,7 @@ impl Drop for Sim {
 }
 
 /// Generate the org and its history.
-fn build(config: &SimConfig, base_url: String) -> Shared {
+fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared {
     let anchor = config
         .now
         .map(|t| t.timestamp_millis())
@@ -177,8 +186,11 @@ fn build(config: &SimConfig, base_url: String) -> Shared {
             concurrency_limit: config.concurrency_limit,
             fail_rate: config.fail_rate.clamp(0.0, 1.0),
             log_lag_seconds: config.log_lag_seconds,
+            dpop_nonce_on_api: false,
         }),
         control: Mutex::new(Control::default()),
+        oauth,
+        oauth_state: Mutex::new(oauth::Store::default()),
         in_flight: AtomicU32::new(0),
         peak: AtomicU32::new(0),
         request_no: AtomicU64::new(0),
@@ -190,7 +202,8 @@ async fn prepare(listener: &TcpListener, config: SimConfig) -> anyhow::Result<Ar
         .local_addr()
         .context("reading the simulator's listening address")?;
     let base_url = format!("http://{addr}");
-    let shared = tokio::task::spawn_blocking(move || build(&config, base_url))
+    let registry = oauth::Registry::new(&config.oauth_apps)?;
+    let shared = tokio::task::spawn_blocking(move || build(&config, base_url, registry))
         .await
         .context("generating the simulated org")?;
     Ok(Arc::new(shared))

@@ -15,10 +15,15 @@ pub enum Bucket {
     Apps,
     AppById,
     Other,
+    /// The org authorization server, `/oauth2/v1/*`.
+    OAuth2,
 }
 
 /// Classify a request by method and path (without query).
 pub fn classify(method: &str, path: &str) -> Bucket {
+    if path.starts_with("/oauth2/") {
+        return Bucket::OAuth2;
+    }
     let rest = path
         .trim_end_matches('/')
         .strip_prefix("/api/v1/")
@@ -139,6 +144,8 @@ mod tests {
             ("POST", "/api/v1/apps/0oa1", Bucket::Apps),
             ("GET", "/api/v1/eventHooks", Bucket::Other),
             ("GET", "/api/v1/meta/types/user", Bucket::Other),
+            ("POST", "/oauth2/v1/token", Bucket::OAuth2),
+            ("GET", "/oauth2/v1/authorize", Bucket::OAuth2),
         ];
         for (m, p, want) in cases {
             assert_eq!(classify(m, p), want, "{m} {p}");

@@ -1,6 +1,7 @@
 //! The path every `/api/v1` request takes before its handler, in Okta's order: record and
-//! count it, enforce concurrency, authenticate, demand a length, apply the rate-limit bucket,
-//! serve a scripted response or an injected fault, then stamp the common headers.
+//! count it, enforce concurrency, authenticate (API token or OAuth access token) and check
+//! the token's scopes, demand a length, apply the rate-limit bucket, serve a scripted
+//! response or an injected fault, then stamp the common headers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,11 +16,12 @@ use serde_json::Value;
 
 use super::limits::{Decision, classify};
 use super::listener::ConnHandle;
+use super::oauth::{self, Denial};
 use super::respond::{ApiError, json_body};
 use super::state::{Recorded, Scripted, Shared, lock};
 use super::util::{Rng, mix2, now_ms, okta_id};
 
-const MAX_BODY: usize = 1 << 20;
+pub const MAX_BODY: usize = 1 << 20;
 
 /// Per-request facts handlers need.
 #[derive(Debug, Clone)]
@@ -87,7 +89,13 @@ fn html(status: u16, title: &str) -> Response {
     r
 }
 
-fn record(s: &Shared, method: &Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &Bytes) {
+pub fn record(
+    s: &Shared,
+    method: &Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) {
     let body = if body.is_empty() {
         Value::Null
     } else {
@@ -116,20 +124,6 @@ fn record(s: &Shared, method: &Method, uri: &axum::http::Uri, headers: &HeaderMa
     });
 }
 
-fn authorized(headers: &HeaderMap, token: &str) -> bool {
-    let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let Some((scheme, cred)) = v.trim().split_once(' ') else {
-        return false;
-    };
-    (scheme.eq_ignore_ascii_case("SSWS") || scheme.eq_ignore_ascii_case("Bearer"))
-        && cred.trim() == token
-}
-
 fn set(h: &mut HeaderMap, name: &'static str, value: &str, overwrite: bool) {
     if let Ok(v) = HeaderValue::from_str(value) {
         let name = HeaderName::from_static(name);
@@ -140,7 +134,7 @@ fn set(h: &mut HeaderMap, name: &'static str, value: &str, overwrite: bool) {
 }
 
 /// Add Date, request id and rate-limit headers unless the response already has them.
-fn stamp(mut r: Response, rid: &str, d: Decision) -> Response {
+pub fn stamp(mut r: Response, rid: &str, d: Decision) -> Response {
     let h = r.headers_mut();
     set(
         h,
@@ -204,10 +198,11 @@ async fn apply_fault(
 }
 
 /// Why a request was turned away before its handler.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug)]
 enum Refusal {
     TooMany,
-    Unauthorized,
+    /// No valid credentials, or a token without the scope the operation needs.
+    Denied(Box<Denial>),
     LengthRequired,
 }
 
@@ -216,9 +211,7 @@ impl Refusal {
         let summary = "API call exceeded rate limit due to too many requests.";
         match self {
             Refusal::TooMany => ApiError::new(429, "E0000047", summary).into_response(),
-            Refusal::Unauthorized => {
-                ApiError::new(401, "E0000011", "Invalid token provided").into_response()
-            }
+            Refusal::Denied(d) => d.response(),
             Refusal::LengthRequired => html(411, "Length Required"),
         }
     }
@@ -250,8 +243,8 @@ fn admit(
             },
         ));
     }
-    if !authorized(&parts.headers, &s.token) {
-        return Err((Refusal::Unauthorized, peek));
+    if let Err(d) = oauth::admit(s, parts, now) {
+        return Err((Refusal::Denied(Box::new(d)), peek));
     }
     let has_len = parts.headers.contains_key(header::CONTENT_LENGTH)
         || parts.headers.contains_key(header::TRANSFER_ENCODING);
@@ -268,7 +261,7 @@ fn admit(
     Ok(d)
 }
 
-async fn play(sc: Scripted, conn: &ConnHandle) -> Response {
+pub async fn play(sc: Scripted, conn: &ConnHandle) -> Response {
     if sc.delay_ms > 0 {
         tokio::time::sleep(Duration::from_millis(sc.delay_ms)).await;
     }
@@ -279,7 +272,7 @@ async fn play(sc: Scripted, conn: &ConnHandle) -> Response {
 }
 
 /// A 27-character request id, unique per request.
-fn request_id(seed: u64, n: u64) -> String {
+pub fn request_id(seed: u64, n: u64) -> String {
     okta_id("", &mut Rng::new(mix2(seed, n))) + &okta_id("", &mut Rng::new(mix2(n, seed)))[..7]
 }
 

@@ -1,5 +1,6 @@
-//! The route table: every `/api/v1` endpoint behind the request pipeline, and the `/__sim`
-//! admin endpoints beside it (no auth, no limits, no faults).
+//! The route table: every `/api/v1` endpoint behind the request pipeline, the `/oauth2/v1`
+//! endpoints behind their own, and the `/__sim` admin endpoints beside them (no auth, no
+//! limits, no faults).
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use axum::routing::{delete, get, post, put};
 use super::state::Shared;
 use super::{
     admin, api_apps, api_groups, api_hooks, api_lifecycle, api_logs, api_misc, api_user_write,
-    api_users, pipeline,
+    api_users, oauth, pipeline,
 };
 
 fn user_routes() -> Router<Arc<Shared>> {
@@ -109,6 +110,15 @@ fn admin_routes() -> Router<Arc<Shared>> {
         .route("/__sim/settings", post(admin::settings))
         .route("/__sim/users/touch", post(admin::touch_users))
         .route("/__sim/users/create", post(admin::create_users))
+        .route("/__sim/oauth", get(oauth::stats))
+        .route("/__sim/oauth/rotate-nonce", post(oauth::rotate_nonce))
+}
+
+fn oauth_routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/oauth2/v1/token", post(oauth::token))
+        .route("/oauth2/v1/authorize", get(oauth::authorize))
+        .route("/oauth2/v1/revoke", post(oauth::revoke))
 }
 
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -116,5 +126,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         shared.clone(),
         pipeline::api,
     ));
-    admin_routes().merge(api).with_state(shared)
+    let oauth = oauth_routes().layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        oauth::middleware,
+    ));
+    admin_routes().merge(oauth).merge(api).with_state(shared)
 }

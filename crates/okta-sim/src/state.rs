@@ -1,6 +1,6 @@
 //! The running simulator's shared state: the org and its System Log behind one lock, run-time
-//! settings, and the bookkeeping the admin endpoints expose (counters, recorded requests,
-//! scripted responses, rate-limit windows).
+//! settings, the OAuth apps and tokens, and the bookkeeping the admin endpoints expose
+//! (counters, recorded requests, scripted responses, rate-limit windows).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -30,6 +30,8 @@ pub struct Settings {
     pub concurrency_limit: Option<u32>,
     pub fail_rate: f64,
     pub log_lag_seconds: u64,
+    /// Demand the current DPoP nonce in proofs on `/api/v1` calls too.
+    pub dpop_nonce_on_api: bool,
 }
 
 /// One canned response from `POST /__sim/script`.
@@ -87,6 +89,17 @@ impl Control {
             .position(|s| s.path_prefix.as_deref().is_none_or(|p| path.starts_with(p)))?;
         self.script.remove(i)
     }
+
+    /// Take the first scripted response whose prefix is an `/oauth2` path matching `path`
+    /// (scripts without a prefix are left for API requests).
+    pub fn take_oauth_script(&mut self, path: &str) -> Option<Scripted> {
+        let i = self.script.iter().position(|s| {
+            s.path_prefix
+                .as_deref()
+                .is_some_and(|p| p.starts_with("/oauth2") && path.starts_with(p))
+        })?;
+        self.script.remove(i)
+    }
 }
 
 pub struct Shared {
@@ -97,6 +110,10 @@ pub struct Shared {
     pub world: Mutex<World>,
     pub settings: Mutex<Settings>,
     pub control: Mutex<Control>,
+    /// The OAuth apps, fixed at start-up.
+    pub oauth: super::oauth::Registry,
+    /// Tokens, codes, jtis and the DPoP nonce.
+    pub oauth_state: Mutex<super::oauth::Store>,
     pub in_flight: AtomicU32,
     pub peak: AtomicU32,
     pub request_no: AtomicU64,
