@@ -463,8 +463,12 @@ mod tests {
             let path = Path::new(env!("CARGO_MANIFEST_DIR"))
                 .join("examples/config")
                 .join(format!("{name}.toml"));
-            let config = Config::load(Some(&path), &lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
-            let creds = &config.okta().unwrap_or_else(|e| panic!("{name}: {e}")).credentials;
+            let config =
+                Config::load(Some(&path), &lookup).unwrap_or_else(|e| panic!("{name}: {e}"));
+            let creds = &config
+                .okta()
+                .unwrap_or_else(|e| panic!("{name}: {e}"))
+                .credentials;
             assert_eq!(creds.kind(), kind, "{name}");
         }
     }

@@ -10,6 +10,8 @@ mod admin_support;
 mod admin_users;
 mod client;
 mod helpers;
+mod oauth;
+mod oauth_cli;
 mod process;
 mod sim_admin;
 mod sim_cli;
