@@ -157,13 +157,23 @@ impl Authorizer {
         unreachable!("the second try returns")
     }
 
-    async fn load_grant(&self) -> Result<Option<Grant>, OktaError> {
+    /// Runs `op` on the grant store (blocking SQLite work) for this org and client id.
+    async fn on_store<T: Send + 'static>(
+        &self,
+        action: &str,
+        op: impl FnOnce(&dyn GrantStore, &str, &str) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, OktaError> {
         let store = self.grant_store()?;
         let (org, client) = (self.org.to_string(), self.client_id().to_owned());
-        tokio::task::spawn_blocking(move || store.load(&org, &client))
+        tokio::task::spawn_blocking(move || op(store.as_ref(), &org, &client))
             .await
             .map_err(|e| OktaError::Setup(e.to_string()))?
-            .map_err(|e| store_error("read", e))
+            .map_err(|e| store_error(action, e))
+    }
+
+    async fn load_grant(&self) -> Result<Option<Grant>, OktaError> {
+        self.on_store("read", |store, org, client| store.load(org, client))
+            .await
     }
 
     /// Stores the (possibly rotated) refresh token of `response`.
@@ -182,12 +192,10 @@ impl Authorizer {
             }),
             dpop_key: key.map(|k| k.pkcs8().to_vec().into()),
         };
-        let store = self.grant_store()?;
-        let (org, client) = (self.org.to_string(), self.client_id().to_owned());
-        tokio::task::spawn_blocking(move || store.save(&org, &client, &grant))
-            .await
-            .map_err(|e| OktaError::Setup(e.to_string()))?
-            .map_err(|e| store_error("save", e))
+        self.on_store("save", move |store, org, client| {
+            store.save(org, client, &grant)
+        })
+        .await
     }
 
     /// Revokes the stored refresh token at Okta and forgets it. False when not logged in.
@@ -198,11 +206,7 @@ impl Authorizer {
         };
         self.revoke(&grant.refresh_token, "refresh_token").await?;
         *self.token.lock().await = None;
-        let store = self.grant_store()?;
-        let (org, client) = (self.org.to_string(), self.client_id().to_owned());
-        tokio::task::spawn_blocking(move || store.clear(&org, &client))
+        self.on_store("clear", |store, org, client| store.clear(org, client))
             .await
-            .map_err(|e| OktaError::Setup(e.to_string()))?
-            .map_err(|e| store_error("clear", e))
     }
 }

@@ -86,7 +86,9 @@ impl Authorizer {
                 "invalid_dpop_proof"
                     if !dpop && !dpop_learned && self.dpop_mode() == DpopMode::Auto =>
                 {
-                    tracing::debug!("Okta requires DPoP for this app; binding tokens to a DPoP key");
+                    tracing::debug!(
+                        "Okta requires DPoP for this app; binding tokens to a DPoP key"
+                    );
                     self.dpop_on.store(true, Ordering::Relaxed);
                     dpop_learned = true;
                 }
