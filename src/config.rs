@@ -9,7 +9,9 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use url::Url;
 
+mod daemon;
 mod sync;
+pub use daemon::{LogFormat, LogSettings, MetricsSettings};
 pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};
 
 /// Where the config file is looked for when `--config` is not given, in order.
@@ -157,6 +159,10 @@ struct FileConfig {
     sync: sync::SyncSection,
     #[serde(default)]
     pollers: std::collections::BTreeMap<String, sync::PollerSection>,
+    #[serde(default)]
+    metrics: daemon::MetricsSection,
+    #[serde(default)]
+    log: daemon::LogSection,
 }
 
 /// Validated connection settings for the Okta client.
@@ -177,6 +183,8 @@ pub struct Config {
     /// Absent domain or token is only an error for commands that talk to Okta.
     okta: Result<OktaSettings, ConfigError>,
     pub sync: SyncSettings,
+    pub metrics: MetricsSettings,
+    pub log: LogSettings,
 }
 
 /// Reads environment variables; tests pass a closure instead of the process environment.
@@ -203,6 +211,8 @@ impl Config {
         Ok(Config {
             okta,
             sync: sync::sync_settings(file.sync, file.pollers, env)?,
+            metrics: daemon::metrics_settings(file.metrics, env)?,
+            log: daemon::log_settings(file.log, env)?,
         })
     }
 
