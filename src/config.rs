@@ -10,6 +10,7 @@ use serde::Deserialize;
 use url::Url;
 
 mod daemon;
+pub mod reference;
 mod sync;
 pub use daemon::{LogFormat, LogSettings, MetricsSettings};
 pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};

@@ -154,11 +154,7 @@ fn samples(text: &str) -> Samples {
         .collect()
 }
 
-fn sample(
-    all: &Samples,
-    name: &str,
-    labels: &[(&str, &str)],
-) -> f64 {
+fn sample(all: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
     let mut key: Vec<(String, String)> = labels
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
