@@ -126,63 +126,58 @@ impl Metrics {
     }
 
     fn register(&mut self) {
-        let r = &mut self.registry;
         let info = Info::new(vec![("version", env!("CARGO_PKG_VERSION"))]);
+        let r = &mut self.registry;
         r.register("build", "The oktasync version, as a label; always 1", info);
-        r.register("okta_requests", "HTTP requests sent to Okta, by rate-limit bucket and HTTP status (\"error\" when no answer came)", self.okta_requests.clone());
-        r.register(
-            "okta_rate_limited",
-            "Okta answers that were HTTP 429 (E0000047), by rate-limit bucket",
-            self.okta_rate_limited.clone(),
-        );
-        r.register(
-            "okta_retries",
-            "Requests sent again after a 429, a 5xx or a network error, by rate-limit bucket",
-            self.okta_retries.clone(),
-        );
-        r.register(
-            "okta_rate_limit_remaining",
-            "X-Rate-Limit-Remaining in the last answer of each rate-limit bucket",
-            self.rate_limit_remaining.clone(),
-        );
-        r.register(
-            "okta_rate_limit_limit",
-            "X-Rate-Limit-Limit in the last answer of each rate-limit bucket",
-            self.rate_limit_limit.clone(),
-        );
-        r.register_with_unit(
-            "okta_rate_limit_wait",
-            "Time spent pacing requests to stay within this process's share of a rate-limit bucket",
-            Unit::Seconds,
-            self.rate_limit_wait.clone(),
-        );
-        r.register(
-            "records_emitted",
-            "Records delivered to a sink and committed with their cursor, by stream and sink",
-            self.records_emitted.clone(),
-        );
-        r.register(
-            "pages_committed",
-            "Pages whose records and cursor were committed, by stream",
-            self.pages_committed.clone(),
-        );
-        r.register_with_unit("cursor_lag", "Seconds since the stream was last caught up (its last successful run ended), as `oktasync status` shows", Unit::Seconds, self.cursor_lag.clone());
-        r.register_with_unit(
-            "last_success_timestamp",
-            "When the stream's last successful run ended, in Unix seconds",
-            Unit::Seconds,
-            self.last_success.clone(),
-        );
-        r.register(
-            "run_failures",
-            "Poller runs that ended in an error, by stream",
-            self.run_failures.clone(),
-        );
-        r.register(
+        self.register_okta();
+        self.register_streams();
+        self.registry.register(
             "hook_deliveries",
             "Okta event hook deliveries, by result (accepted or refused)",
             self.hook_deliveries.clone(),
         );
+    }
+
+    /// What the client and the governor record, by rate-limit bucket.
+    fn register_okta(&mut self) {
+        let r = &mut self.registry;
+        let requests = "HTTP requests sent to Okta, by rate-limit bucket and HTTP status";
+        r.register("okta_requests", requests, self.okta_requests.clone());
+        let limited = "Okta answers that were HTTP 429 (E0000047)";
+        r.register("okta_rate_limited", limited, self.okta_rate_limited.clone());
+        let retries = "Requests sent again after a 429, a 5xx or a network error";
+        r.register("okta_retries", retries, self.okta_retries.clone());
+        let remaining = "X-Rate-Limit-Remaining in the bucket's last answer";
+        r.register(
+            "okta_rate_limit_remaining",
+            remaining,
+            self.rate_limit_remaining.clone(),
+        );
+        let limit = "X-Rate-Limit-Limit in the bucket's last answer";
+        r.register(
+            "okta_rate_limit_limit",
+            limit,
+            self.rate_limit_limit.clone(),
+        );
+        let wait = "Time spent pacing requests to stay within this process's share of a bucket";
+        let wait_family = self.rate_limit_wait.clone();
+        r.register_with_unit("okta_rate_limit_wait", wait, Unit::Seconds, wait_family);
+    }
+
+    /// What the sync engine records, by stream.
+    fn register_streams(&mut self) {
+        let r = &mut self.registry;
+        let emitted = "Records delivered to a sink and committed with their cursor";
+        r.register("records_emitted", emitted, self.records_emitted.clone());
+        let pages = "Pages whose records and cursor were committed";
+        r.register("pages_committed", pages, self.pages_committed.clone());
+        let lag = "Seconds since the stream was last caught up (its last successful run ended)";
+        r.register_with_unit("cursor_lag", lag, Unit::Seconds, self.cursor_lag.clone());
+        let last = "When the stream's last successful run ended, in Unix seconds";
+        let last_family = self.last_success.clone();
+        r.register_with_unit("last_success_timestamp", last, Unit::Seconds, last_family);
+        let failures = "Poller runs that ended in an error";
+        r.register("run_failures", failures, self.run_failures.clone());
     }
 
     /// Creates the per-stream and per-sink series at zero, so they are exported before the first

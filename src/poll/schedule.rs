@@ -168,3 +168,92 @@ impl Tick {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex as StdMutex;
+
+    use super::*;
+    use crate::config::{STREAMS, StartAt, SyncSettings};
+    use crate::okta::{ClientOptions, OktaClient};
+
+    /// Remembers every notice; the watchdog timeout is one minute.
+    #[derive(Default)]
+    struct Recorder(StdMutex<Vec<Notice>>);
+
+    impl Notifier for Recorder {
+        fn notify(&self, notice: Notice) {
+            self.0.lock().unwrap().push(notice);
+        }
+
+        fn watchdog(&self) -> Option<Duration> {
+            Some(Duration::from_secs(60))
+        }
+    }
+
+    impl Recorder {
+        fn pings(&self) -> usize {
+            let notices = self.0.lock().unwrap();
+            notices.iter().filter(|n| **n == Notice::Watchdog).count()
+        }
+    }
+
+    fn engine(dir: &std::path::Path) -> Engine {
+        let org = url::Url::parse("http://127.0.0.1:9").unwrap();
+        let client = OktaClient::new(org, "t".into(), ClientOptions::default()).unwrap();
+        let settings = SyncSettings::local(dir.join("state.db"), Vec::new(), StartAt::Now);
+        Engine::open(client, settings).unwrap()
+    }
+
+    /// Lets the clock run `minutes`, the scheduler firing every poller each minute.
+    async fn minutes(engine: &Engine, minutes: u32) {
+        for _ in 0..minutes {
+            for _ in 0..30 {
+                tokio::time::advance(Duration::from_secs(2)).await;
+                tokio::task::yield_now().await;
+            }
+            for stream in STREAMS {
+                engine.activity().fired(stream);
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_watchdog_is_fed_only_while_no_run_is_wedged() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = engine(dir.path());
+        engine.activity().run_started("system_log");
+        let recorder = Arc::new(Recorder::default());
+        let (stop, shutdown) = tokio::sync::watch::channel(false);
+        let task = tokio::spawn({
+            let (engine, recorder) = (engine.clone(), recorder.clone());
+            async move { supervise(&engine, recorder.as_ref(), shutdown).await }
+        });
+        minutes(&engine, 14).await;
+        let fed = recorder.pings();
+        assert!(
+            fed >= 28,
+            "a running run is not wedged for 15 minutes: {fed} pings"
+        );
+        minutes(&engine, 3).await;
+        let starved = recorder.pings();
+        assert!(
+            starved <= fed + 2,
+            "no pings once the run is silent for 15 minutes"
+        );
+        engine.activity().page("system_log", 10, None);
+        minutes(&engine, 1).await;
+        assert!(
+            recorder.pings() > starved,
+            "a committed page feeds the watchdog again"
+        );
+        stop.send(true).unwrap();
+        task.await.unwrap();
+        let notices = recorder.0.lock().unwrap();
+        assert!(
+            notices
+                .iter()
+                .any(|n| matches!(n, Notice::Status(s) if s.contains("system_log: syncing")))
+        );
+    }
+}
