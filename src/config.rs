@@ -9,9 +9,12 @@ use serde::Deserialize;
 use url::Url;
 
 mod auth;
+mod daemon;
 mod key;
+pub mod reference;
 mod sync;
 pub use auth::{ClientAuthMethod, Credentials, DpopMode, POLLER_SCOPES, ServiceApp, WebApp};
+pub use daemon::{LogFormat, LogSettings, MetricsSettings};
 pub use key::SigningKey;
 pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};
 
@@ -148,6 +151,10 @@ struct FileConfig {
     sync: sync::SyncSection,
     #[serde(default)]
     pollers: std::collections::BTreeMap<String, sync::PollerSection>,
+    #[serde(default)]
+    metrics: daemon::MetricsSection,
+    #[serde(default)]
+    log: daemon::LogSection,
 }
 
 /// Validated connection settings for the Okta client.
@@ -168,6 +175,8 @@ pub struct Config {
     /// Absent domain or token is only an error for commands that talk to Okta.
     okta: Result<OktaSettings, ConfigError>,
     pub sync: SyncSettings,
+    pub metrics: MetricsSettings,
+    pub log: LogSettings,
 }
 
 /// Reads environment variables; tests pass a closure instead of the process environment.
@@ -194,6 +203,8 @@ impl Config {
         Ok(Config {
             okta,
             sync: sync::sync_settings(file.sync, file.pollers, env)?,
+            metrics: daemon::metrics_settings(file.metrics, env)?,
+            log: daemon::log_settings(file.log, env)?,
         })
     }
 

@@ -4,16 +4,16 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use tracing_subscriber::EnvFilter;
+use oktasync::cli::{logging, progress};
+use oktasync::config::LogFormat;
 
 fn main() -> ExitCode {
     let cli = oktasync::cli::Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("oktasync=info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let format = cli.log_format();
+    let stderr = logging::Stderr::detect();
+    logging::init(logging::setup(format, stderr));
+    let term = std::env::var("TERM").ok();
+    let progress = progress::enabled(stderr.terminal, term.as_deref(), format == LogFormat::Json);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -21,8 +21,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(cli.run()) {
+    match runtime.block_on(cli.run(progress)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if format == LogFormat::Json => {
+            tracing::error!(error = format!("{e:#}"), "oktasync failed");
+            ExitCode::FAILURE
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -237,6 +237,12 @@ impl Store {
         }
     }
 
+    /// Takes the write lock and lets it go (`BEGIN IMMEDIATE; ROLLBACK`): proof that the
+    /// database still answers a write, for readiness checks.
+    pub fn check_writable(&mut self) -> Result<(), StoreError> {
+        self.write_tx()?.rollback().ctx("roll back the write check")
+    }
+
     /// How many rows the mirror tables hold.
     pub fn mirror_counts(&self) -> Result<MirrorCounts, StoreError> {
         self.conn
@@ -920,6 +926,22 @@ mod tests {
         assert_eq!(users.last_run.as_ref().unwrap().ended_at, None);
         let json = serde_json::to_value(&status).unwrap();
         assert_eq!(json[1]["last_run"]["error"], "Okta returned 500");
+    }
+
+    #[test]
+    fn the_write_check_fails_while_another_connection_holds_the_write_lock() {
+        let mut f = fixture();
+        f.store.check_writable().unwrap();
+        let other = Connection::open(&f.path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        f.store
+            .conn
+            .busy_timeout(Duration::from_millis(50))
+            .unwrap();
+        let err = f.store.check_writable().unwrap_err();
+        assert!(err.is_busy(), "{err}");
+        other.execute_batch("ROLLBACK").unwrap();
+        f.store.check_writable().unwrap();
     }
 
     #[test]

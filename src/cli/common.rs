@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Context;
 use super::output::Column;
+use super::progress::Progress;
 use crate::okta::OktaClient;
 use crate::okta::api::{Call, Listing, after_cursor};
 
@@ -42,7 +43,8 @@ pub async fn print_list(
     columns: &'static [Column],
 ) -> anyhow::Result<()> {
     let mut out = ctx.printer(columns).list();
-    let (mut count, mut next, mut cut) = (0usize, None, false);
+    let mut progress = Progress::start(ctx.progress && all);
+    let (mut count, mut next, mut cut, mut pages) = (0usize, None, false, 0u64);
     while let Some(page) = listing.next_page().await? {
         let take = max.map_or(page.items.len(), |m| {
             m.saturating_sub(count).min(page.items.len())
@@ -50,12 +52,17 @@ pub async fn print_list(
         cut = take < page.items.len();
         out.items(&page.items[..take])?;
         count += take;
+        pages += 1;
+        // System Log events carry `published`; read oldest first, it gives an estimate.
+        let position = page.items.last().and_then(|i| i.get("published")?.as_str());
+        progress.update("", count as u64, pages, position);
         next = if cut { None } else { page.next };
         let full = max.is_some_and(|m| count >= m);
         if !all || page.items.is_empty() || next.is_none() || full {
             break;
         }
     }
+    progress.finish();
     out.finish()?;
     if cut {
         eprintln!("stopped at {count} items (--max); narrow the query or raise --max to see more");

@@ -7,21 +7,25 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use crate::config::{Config, Credentials};
+use crate::config::{Config, Credentials, LogFormat};
 use crate::okta::OktaClient;
 
 pub mod apps;
 pub mod auth;
 pub mod common;
+pub mod completions;
 pub mod cursor;
 pub mod demo;
 pub mod groups;
 pub mod hooks;
 pub mod input;
+pub mod logging;
 pub mod logs;
+pub mod man;
 pub mod output;
 pub mod pick;
 pub mod policies;
+pub mod progress;
 pub mod raw;
 pub mod realms;
 pub mod sim;
@@ -40,6 +44,9 @@ pub struct Cli {
     /// /etc/oktasync/oktasync.toml, if present]
     #[arg(long, global = true, env = "OKTASYNC_CONFIG", value_name = "PATH")]
     config: Option<PathBuf>,
+    /// Log lines on stderr as text or JSON (one object per line), e.g. json [default: log.format, else text]
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    log_format: Option<LogFormat>,
     #[command(subcommand)]
     command: Command,
 }
@@ -76,12 +83,16 @@ enum Command {
     UserTypes(user_types::Opts),
     /// The System Log, e.g. `oktasync logs get --since 2024-05-01T00:00:00Z --all`.
     Logs(logs::Opts),
-    /// Any request under /api/v1 of the org, e.g. `oktasync raw GET /api/v1/users/me`.
+    /// Any request under /api/v1 of the org, e.g. `oktasync raw GET /users/me` (the same as /api/v1/users/me).
     Raw(Box<raw::Opts>),
     /// Key/label picklists for scripts and UIs, e.g. `oktasync pick groups`.
     Pick(pick::Opts),
     /// Run a local Okta simulator (for trying oktasync and for tests), e.g. `oktasync sim --port 8089`.
     Sim(sim::Opts),
+    /// Print the shell completion script, e.g. `oktasync completions bash > /etc/bash_completion.d/oktasync`.
+    Completions(completions::Opts),
+    /// Print the manual page, e.g. `oktasync man | man -l -`.
+    Man(man::Opts),
 }
 
 /// What every command may need: the config file's location (loaded on demand) and the output
@@ -90,6 +101,8 @@ enum Command {
 pub struct Context {
     pub config_path: Option<PathBuf>,
     pub output: Option<output::Format>,
+    /// Draw progress lines on stderr (it is a terminal that wants them).
+    pub progress: bool,
 }
 
 impl Context {
@@ -139,10 +152,21 @@ impl Context {
 }
 
 impl Cli {
-    pub async fn run(self) -> anyhow::Result<()> {
+    /// `--log-format`, else the configured `log.format` (text if the config cannot be read: the
+    /// command reports that itself).
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format.unwrap_or_else(|| {
+            let env = |key: &str| std::env::var(key).ok();
+            Config::load(self.config.as_deref(), &env).map_or(LogFormat::Text, |c| c.log.format)
+        })
+    }
+
+    /// Runs the command; `progress` says whether stderr wants progress lines.
+    pub async fn run(self, progress: bool) -> anyhow::Result<()> {
         let ctx = Context {
             config_path: self.config,
             output: None,
+            progress,
         };
         match self.command {
             Command::Sim(opts) => sim::run(opts).await,
@@ -162,6 +186,8 @@ impl Cli {
             Command::Logs(opts) => logs::run(opts, &ctx).await,
             Command::Raw(opts) => raw::run(*opts, &ctx).await,
             Command::Pick(opts) => pick::run(opts, &ctx).await,
+            Command::Completions(opts) => completions::run(opts),
+            Command::Man(opts) => man::run(opts),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! `oktasync raw METHOD PATH`: any request under `/api/v1` of the org (or a full URL of the same
-//! org), with JSON, form or file bodies and curl-like timeout and retry flags.
+//! `oktasync raw METHOD PATH`: any request under `/api/v1` of the org (`/users` or
+//! `/api/v1/users`, or a full URL of the same org), with JSON, form or file bodies and curl-like
+//! timeout and retry flags.
 
 use std::io::Write;
 use std::time::Duration;
@@ -35,7 +36,7 @@ pub struct Opts {
     /// HTTP method, e.g. GET
     #[arg(value_parser = PossibleValuesParser::new(METHODS), ignore_case = true)]
     method: String,
-    /// Path under /api/v1, or a full URL of the org, e.g. /api/v1/users/me
+    /// Path relative to the API base (/users/me is /api/v1/users/me), a path under /api/v1, or a full URL of the org, e.g. /users/me
     path: String,
     /// JSON body, inline or @file.json, e.g. '{"profile":{"name":"Sales"}}'
     #[arg(long, value_name = "JSON", value_parser = input::json, conflicts_with_all = ["form", "file"])]

@@ -1,13 +1,17 @@
 //! `oktasync run` (the daemon) and `oktasync sync` (one catch-up cycle, then exit).
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use tokio::sync::watch;
 
 use super::Context;
-use crate::config::{STREAMS, SyncSettings};
+use crate::config::{Config, STREAMS, SyncSettings};
+use crate::endpoints;
 use crate::poll::{Engine, RunSummary, schedule};
+use crate::systemd::Systemd;
 
 /// Where state and deltas go; flags override the config file and environment.
 #[derive(Debug, Clone, clap::Args)]
@@ -51,10 +55,9 @@ pub struct SyncOpts {
     target: Target,
 }
 
-fn engine(ctx: &Context, target: &Target) -> anyhow::Result<Engine> {
-    let config = ctx.config()?;
+fn engine(ctx: &Context, config: &Config, target: &Target) -> anyhow::Result<Engine> {
     let settings = target.apply(config.sync.clone());
-    Engine::open(ctx.client_at(&config, &settings.state)?, settings)
+    Engine::open(ctx.client_at(config, &settings.state)?, settings)
 }
 
 /// A shutdown signal fed by SIGTERM and SIGINT.
@@ -75,20 +78,52 @@ pub fn signals() -> anyhow::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
+/// The daemon: the pollers on their schedules, and `/metrics`, `/healthz` and `/readyz` when
+/// `metrics.listen` is set. systemd hears READY=1 once both are up.
 pub async fn run(ctx: &Context, opts: RunOpts) -> anyhow::Result<()> {
-    let engine = engine(ctx, &opts.target)?;
+    let config = ctx.config()?;
+    let engine = engine(ctx, &config, &opts.target)?;
+    let shutdown = signals()?;
+    let server = match config.metrics.listen {
+        Some(addr) => {
+            let listener = endpoints::bind(addr).await?;
+            let router = endpoints::router(engine.clone());
+            Some(tokio::spawn(endpoints::serve(
+                listener,
+                router,
+                shutdown.clone(),
+            )))
+        }
+        None => None,
+    };
     tracing::info!(state = %engine.state_path().display(), "oktasync running");
-    schedule::run_daemon(engine, signals()?).await
+    let result = schedule::run_daemon(engine, shutdown, Arc::new(Systemd)).await;
+    if let Some(server) = server {
+        match tokio::time::timeout(Duration::from_secs(2), server).await {
+            Ok(Ok(Err(e))) => tracing::warn!(error = format!("{e:#}"), "metrics listener failed"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("the metrics listener did not stop within 2 s"),
+        }
+    }
+    result
 }
 
 pub async fn sync(ctx: &Context, opts: SyncOpts) -> anyhow::Result<()> {
-    let engine = engine(ctx, &opts.target)?;
+    let config = ctx.config()?;
+    let engine = engine(ctx, &config, &opts.target)?;
     let streams = pick_streams(&engine, &opts.streams)?;
-    let summaries = sync_streams(&engine, &streams, signals()?).await?;
+    let progress = super::progress::follow(ctx.progress, &engine);
+    let summaries = sync_streams(&engine, &streams, signals()?).await;
+    progress.finish();
+    let summaries = summaries?;
     for s in summaries {
-        eprintln!(
-            "{}: {} records in {} pages, {} requests, {} rate-limited",
-            s.stream, s.records, s.pages, s.requests, s.rate_limited
+        tracing::info!(
+            stream = s.stream,
+            count = s.records,
+            pages = s.pages,
+            requests = s.requests,
+            rate_limited = s.rate_limited,
+            "synced"
         );
     }
     Ok(())

@@ -274,6 +274,7 @@ impl OktaClient {
                 request_id = request_id.as_deref().unwrap_or(""), error = %error, "retrying"
             );
             self.inner.counters.retries.fetch_add(1, Ordering::Relaxed);
+            crate::metrics::global().okta_retry(bucket(req.method.as_str(), req.url.path()));
             waited += delay;
             retry_for = request_id;
             tokio::time::sleep(delay).await;
@@ -357,6 +358,7 @@ impl OktaClient {
             Ok(r) => r,
             Err(e) => {
                 self.inner.governor.observe(bucket, None, received);
+                crate::metrics::global().okta_response(bucket, None, None);
                 return (Attempt::Failed(transport(req, &e), serial), None);
             }
         };
@@ -365,6 +367,8 @@ impl OktaClient {
         self.inner.auth.observe(&headers);
         let info = RateInfo::from_headers(&headers);
         self.inner.governor.observe(bucket, info, received);
+        let limits = info.map(|i| (i.limit, i.remaining));
+        crate::metrics::global().okta_response(bucket, Some(status.as_u16()), limits);
         let request_id = header_str(&headers, "x-okta-request-id");
         tracing::debug!(
             method = %req.method, path = req.url.path(), status = status.as_u16(),

@@ -134,6 +134,7 @@ impl Governor {
                 wait_ms = wait.as_millis() as u64,
                 "pacing under the rate limit"
             );
+            crate::metrics::global().rate_limit_wait(bucket, wait);
             tokio::time::sleep(wait).await;
             waited += wait;
         }

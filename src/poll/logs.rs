@@ -59,7 +59,9 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
                 "Okta sent no next link on a polling query; the same page will be read again next run"
             ),
         }
-        run.commit(deltas, serde_json::to_string(&cursor)?).await?;
+        let position = cursor.last_published.clone();
+        run.commit(deltas, serde_json::to_string(&cursor)?, position)
+            .await?;
         if caught_up || page.next.is_none() || *shutdown.borrow() {
             break;
         }

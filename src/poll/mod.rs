@@ -9,14 +9,20 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::config::{PollerSettings, SyncSettings};
+use crate::metrics;
 use crate::okta::{OktaClient, Page, Pages, Stats};
 use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
 use crate::store::{PageCommit, RunId, Store};
 
+pub mod activity;
+pub mod health;
 mod logs;
 pub mod plan;
 pub mod schedule;
 mod users;
+
+use activity::Activity;
+use health::Expected;
 
 /// Tells running pollers to stop at the next safe point (between pages).
 pub type Shutdown = watch::Receiver<bool>;
@@ -39,6 +45,9 @@ pub struct Engine {
     sinks: Arc<Mutex<Sinks>>,
     mirror_in_state: bool,
     settings: Arc<SyncSettings>,
+    /// The sinks as metric labels (`stdout`, `file:PATH`, `sqlite:PATH`).
+    sink_names: Arc<Vec<String>>,
+    activity: Arc<Activity>,
     /// Held while any clone lives: one writer per state database.
     _lock: Arc<std::fs::File>,
 }
@@ -67,14 +76,43 @@ impl Engine {
         };
         let sinks =
             Sinks::open(&specs, &settings.state, rotation).context("cannot open the sinks")?;
+        let sink_names: Vec<String> = specs.iter().map(ToString::to_string).collect();
+        let activity = restore_activity(&store, &settings, &sink_names)?;
         Ok(Engine {
             client,
             mirror_in_state: sinks.mirrors_state(),
             store: Arc::new(Mutex::new(store)),
             sinks: Arc::new(Mutex::new(sinks)),
             settings: Arc::new(settings),
+            sink_names: Arc::new(sink_names),
+            activity: Arc::new(activity),
             _lock: Arc::new(lock),
         })
+    }
+
+    /// What each poller is doing.
+    pub fn activity(&self) -> &Activity {
+        &self.activity
+    }
+
+    /// The enabled pollers and how often each is expected to run, from its cron schedule.
+    pub fn expected(&self) -> Vec<Expected> {
+        let now = chrono::Utc::now();
+        self.settings
+            .pollers
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| Expected {
+                stream: p.stream,
+                interval: health::expected_interval(&p.schedule, now)
+                    .unwrap_or(std::time::Duration::from_secs(300)),
+            })
+            .collect()
+    }
+
+    /// Fails unless the state database answers a write.
+    pub async fn check_writable(&self) -> anyhow::Result<()> {
+        self.with_store(Store::check_writable).await
     }
 
     pub fn state_path(&self) -> PathBuf {
@@ -94,6 +132,7 @@ impl Engine {
             .clone();
         let stream_name = poller.stream;
         let run_id = self.with_store(move |s| s.begin_run(stream_name)).await?;
+        self.activity.run_started(stream_name);
         let mut run = Run {
             engine: self.clone(),
             poller,
@@ -107,8 +146,17 @@ impl Engine {
             _ => users::run(&mut run, shutdown).await,
         };
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
-        self.with_store(move |s| s.end_run(run_id, error.as_deref()))
-            .await?;
+        let ended = error.clone();
+        let recorded = self
+            .with_store(move |s| s.end_run(run_id, ended.as_deref()))
+            .await;
+        let error = error.or_else(|| recorded.as_ref().err().map(|e| format!("{e:#}")));
+        match &error {
+            Some(_) => metrics::global().run_failed(stream_name),
+            None => metrics::global().caught_up(stream_name, chrono::Utc::now()),
+        }
+        self.activity.run_ended(stream_name, error);
+        recorded?;
         result.map(|()| run.summary)
     }
 
@@ -147,7 +195,14 @@ struct Run {
 impl Run {
     /// Delivers `deltas` to every sink, then commits `cursor` (with the mirror rows when the
     /// mirror is the state database). A crash between the two repeats this page, never skips it.
-    async fn commit(&mut self, deltas: Vec<Delta>, cursor: String) -> anyhow::Result<()> {
+    /// `position` is the newest record time the cursor has now passed.
+    async fn commit(
+        &mut self,
+        deltas: Vec<Delta>,
+        cursor: String,
+        position: Option<String>,
+    ) -> anyhow::Result<()> {
+        let records = deltas.len() as u64;
         let now = self.engine.client.stats();
         let requests = now.requests - self.stats.requests;
         let rate_limited = now.rate_limited - self.stats.rate_limited;
@@ -182,6 +237,8 @@ impl Run {
         })
         .await
         .context("commit task failed")??;
+        metrics::global().page_committed(stream, &self.engine.sink_names, records);
+        self.engine.activity.page(stream, records, position);
         tracing::debug!(
             stream,
             count = self.summary.records,
@@ -242,6 +299,34 @@ pub async fn stopped(shutdown: &mut Shutdown) {
     if shutdown.wait_for(|stop| *stop).await.is_err() {
         std::future::pending::<()>().await;
     }
+}
+
+/// The pollers' state as the database left it: last successes for `/readyz`, the status line and
+/// the cursor-lag metric, and every stream and sink series created at zero.
+fn restore_activity(
+    store: &Store,
+    settings: &SyncSettings,
+    sink_names: &[String],
+) -> anyhow::Result<Activity> {
+    let activity = Activity::default();
+    let enabled: Vec<&'static str> = settings
+        .pollers
+        .iter()
+        .filter(|p| p.enabled)
+        .map(|p| p.stream)
+        .collect();
+    metrics::global().init_streams(&enabled, sink_names);
+    for status in store.status().context("cannot read the run history")? {
+        let Some(stream) = enabled.iter().find(|s| **s == status.stream) else {
+            continue;
+        };
+        let last = status.last_success_at.as_deref().and_then(plan::parse_time);
+        if let Some(at) = last {
+            metrics::global().caught_up(stream, at);
+        }
+        activity.restored(stream, last);
+    }
+    Ok(activity)
 }
 
 async fn fetch(mut pages: Pages) -> Fetched {

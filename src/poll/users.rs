@@ -47,7 +47,9 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
     let mut shutdown = shutdown.clone();
     while let Some(page) = prefetch.next(&mut shutdown, |_| true).await? {
         let deltas = plan(stream, field, &mut cursor, lookback, page.items)?;
-        run.commit(deltas, serde_json::to_string(&cursor)?).await?;
+        let position = Some(cursor.hwm.clone());
+        run.commit(deltas, serde_json::to_string(&cursor)?, position)
+            .await?;
         if *shutdown.borrow() {
             break;
         }

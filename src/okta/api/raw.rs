@@ -77,19 +77,38 @@ fn header(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), OktaErro
     Ok((parsed, value))
 }
 
+/// A raw path as given, resolved against the API base: `/users/me` (relative to `/api/v1`, as
+/// Okta's API reference writes paths) means `/api/v1/users/me`; `/api/v1/…` and full org URLs
+/// stay as they are. A path naming another base (`/oauth2/…`, `/api/v2/…`) or not starting with
+/// `/` is refused.
+pub fn api_path(path: &str) -> Result<String, OktaError> {
+    let in_api = path == "/api/v1" || path.starts_with("/api/v1/") || path.starts_with("/api/v1?");
+    if path.contains("://") || in_api {
+        return Ok(path.to_owned());
+    }
+    let first = path
+        .trim_start_matches('/')
+        .split(['/', '?'])
+        .next()
+        .unwrap_or_default();
+    if !path.starts_with('/') || matches!(first, "api" | "oauth2") {
+        return Err(OktaError::invalid(
+            "path",
+            format!(
+                "{path:?} is not an API path: give it relative to /api/v1 (/users/me), under \
+                 /api/v1 (/api/v1/users/me), or as a URL of the org"
+            ),
+        ));
+    }
+    Ok(format!("/api/v1{path}"))
+}
+
 impl OktaClient {
     /// Builds a raw request, refusing paths outside `/api/v1` and URLs of other hosts.
     pub fn raw_request(&self, raw: &RawRequest) -> Result<Request, OktaError> {
-        let path = raw.path.trim();
+        let path = api_path(raw.path.trim())?;
+        let path = path.as_str();
         let full_url = path.contains("://");
-        if !(full_url || path == "/api/v1" || path.starts_with("/api/v1/")) {
-            return Err(OktaError::invalid(
-                "path",
-                format!(
-                    "{path:?} is not under /api/v1 (e.g. /api/v1/users/me) nor a URL of the org"
-                ),
-            ));
-        }
         let pairs: Vec<(&str, &str)> = raw
             .query
             .iter()
@@ -128,6 +147,37 @@ impl OktaClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_relative_to_the_api_base_the_api_path_and_org_urls_are_all_accepted() {
+        for (given, want) in [
+            ("/users", "/api/v1/users"),
+            (
+                "/users/00u1/lifecycle/suspend",
+                "/api/v1/users/00u1/lifecycle/suspend",
+            ),
+            ("/api/v1/users", "/api/v1/users"),
+            ("/api/v1", "/api/v1"),
+            ("/api/v1?x=1", "/api/v1?x=1"),
+            ("/", "/api/v1/"),
+            (
+                "https://dev-1.okta.com/api/v1/users",
+                "https://dev-1.okta.com/api/v1/users",
+            ),
+        ] {
+            assert_eq!(api_path(given).unwrap(), want, "{given}");
+        }
+        for refused in [
+            "users",
+            "/oauth2/v1/token",
+            "/api/v2/users",
+            "/api",
+            "api/v1/users",
+        ] {
+            let err = api_path(refused).unwrap_err().to_string();
+            assert!(err.contains("is not an API path"), "{refused}: {err}");
+        }
+    }
 
     #[test]
     fn debug_of_a_raw_request_hides_credentials() {
