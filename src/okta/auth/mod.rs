@@ -88,20 +88,19 @@ impl Authorizer {
         http: reqwest::Client,
         store: Option<Arc<dyn GrantStore>>,
     ) -> Authorizer {
-        let mut authorizer = Authorizer {
+        let always = dpop_mode(&credentials) == DpopMode::Always;
+        Authorizer {
             credentials,
             org,
             http,
             store,
-            dpop_on: AtomicBool::new(false),
+            dpop_on: AtomicBool::new(always),
             dpop_key: Mutex::new(None),
             nonce: Mutex::new(None),
             token: tokio::sync::Mutex::new(None),
             serials: AtomicU64::new(0),
             token_requests: AtomicU64::new(0),
-        };
-        authorizer.dpop_on = AtomicBool::new(authorizer.dpop_mode() == DpopMode::Always);
-        authorizer
+        }
     }
 
     pub fn credentials(&self) -> &Credentials {
@@ -118,11 +117,7 @@ impl Authorizer {
     }
 
     fn dpop_mode(&self) -> DpopMode {
-        match &self.credentials {
-            Credentials::ApiToken(_) => DpopMode::Never,
-            Credentials::ClientCredentials(app) => app.dpop,
-            Credentials::AuthorizationCode(app) => app.dpop,
-        }
+        dpop_mode(&self.credentials)
     }
 
     fn client_id(&self) -> &str {
@@ -271,6 +266,14 @@ impl Authorizer {
     /// The scopes of the current token (fetching one if needed).
     pub async fn granted_scopes(&self) -> Result<Vec<String>, OktaError> {
         Ok(self.access_token().await?.scopes.clone())
+    }
+}
+
+fn dpop_mode(credentials: &Credentials) -> DpopMode {
+    match credentials {
+        Credentials::ApiToken(_) => DpopMode::Never,
+        Credentials::ClientCredentials(app) => app.dpop,
+        Credentials::AuthorizationCode(app) => app.dpop,
     }
 }
 

@@ -6,11 +6,10 @@
 use std::sync::atomic::Ordering;
 
 use base64::Engine as _;
-use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::{Authorizer, random_id};
+use super::{Authorizer, random_id, sensitive};
 use crate::config::{ClientAuthMethod, Credentials, DpopMode};
 use crate::okta::error::{OAuthError, OktaError};
 
@@ -55,7 +54,7 @@ impl Authorizer {
             if dpop {
                 let nonce = self.nonce();
                 let proof = self.dpop_key()?.proof("POST", &url, None, nonce.as_deref());
-                request = request.header("DPoP", sensitive(&proof.map_err(OktaError::Setup)?));
+                request = request.header("DPoP", sensitive(&proof.map_err(OktaError::Setup)?)?);
             }
             self.token_requests.fetch_add(1, Ordering::Relaxed);
             let response = request
@@ -149,7 +148,7 @@ impl Authorizer {
                         let pair =
                             format!("{}:{}", form_encode(&app.client_id), form_encode(&secret));
                         let basic = base64::engine::general_purpose::STANDARD.encode(pair);
-                        Ok(request.header("Authorization", sensitive(&format!("Basic {basic}"))))
+                        Ok(request.header("Authorization", sensitive(&format!("Basic {basic}"))?))
                     }
                     (ClientAuthMethod::SecretPost, Some(secret)) => {
                         form.push(("client_id", app.client_id.clone()));
@@ -235,13 +234,6 @@ fn hint(creds: &Credentials, error: &str, description: &str, dpop: bool, mode: D
             .into(),
         _ => "see Okta's description above".into(),
     }
-}
-
-fn sensitive(value: &str) -> HeaderValue {
-    let mut v =
-        HeaderValue::from_str(value).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
-    v.set_sensitive(true);
-    v
 }
 
 /// RFC 6749 §2.3.1: the client id is form-encoded before it goes into Basic authentication.
