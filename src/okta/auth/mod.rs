@@ -224,11 +224,13 @@ impl Authorizer {
     }
 
     /// Turns a token answer into the token in use, renewed a fifth of its life (at most a
-    /// minute) before it expires.
+    /// minute, at least a second or half of a very short life) before it expires.
     fn accept(&self, response: TokenResponse) -> AccessToken {
         let now = Instant::now();
         let life = Duration::from_secs(response.expires_in.max(1));
-        let margin = (life / 5).min(Duration::from_secs(60));
+        let margin = (life / 5)
+            .min(Duration::from_secs(60))
+            .max((life / 2).min(Duration::from_secs(1)));
         let dpop = response.token_type.eq_ignore_ascii_case("DPoP");
         tracing::debug!(
             token_type = %response.token_type, expires_in = response.expires_in,
