@@ -73,13 +73,7 @@ impl Authorizer {
                     request_id: String::new(),
                 });
             }
-            let (error, description) = match serde_json::from_slice::<ErrorBody>(&body) {
-                Ok(b) => (b.error, b.error_description.unwrap_or_default()),
-                Err(_) => (
-                    format!("HTTP {status}"),
-                    String::from_utf8_lossy(&body).chars().take(200).collect(),
-                ),
-            };
+            let (error, description) = error_of(status, &body);
             match error.as_str() {
                 "use_dpop_nonce" if dpop && !nonce_answered => nonce_answered = true,
                 "invalid_dpop_proof"
@@ -114,11 +108,7 @@ impl Authorizer {
             return Ok(());
         }
         let body = response.bytes().await.unwrap_or_default();
-        let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
-        let (error, description) = parsed.map_or_else(
-            || (format!("HTTP {status}"), String::new()),
-            |b| (b.error, b.error_description.unwrap_or_default()),
-        );
+        let (error, description) = error_of(status, &body);
         Err(self.refusal(status, error, description, false))
     }
 
@@ -195,6 +185,18 @@ impl Authorizer {
             description,
             hint,
         }))
+    }
+}
+
+/// The OAuth `error` and `error_description` of a refused answer; for a body that is not
+/// Okta's OAuth JSON, the status and the start of the body.
+fn error_of(status: u16, body: &[u8]) -> (String, String) {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(b) => (b.error, b.error_description.unwrap_or_default()),
+        Err(_) => (
+            format!("HTTP {status}"),
+            String::from_utf8_lossy(body).chars().take(200).collect(),
+        ),
     }
 }
 
