@@ -25,4 +25,5 @@ mod sim_shapes;
 mod sim_spec;
 mod sim_support;
 mod sim_writes;
+mod spec_file;
 mod sync;
