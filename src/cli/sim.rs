@@ -32,13 +32,21 @@ pub struct Opts {
     /// Seed for all generated data, e.g. `--seed 7`.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Requests allowed per rate-limit window in each bucket, e.g. `--rate-limit 600`.
+    /// Enforce Okta's per-bucket rate limits: a developer org's published per-minute limits
+    /// times this factor, e.g. `--rate-limit 1` (users 100/min, logs 20/min …) or
+    /// `--rate-limit 0.1` (a tenth). Without it (and without `--rate-limit-bucket`) every
+    /// bucket is effectively unlimited.
     #[arg(long)]
-    pub rate_limit: Option<u32>,
+    pub rate_limit: Option<f64>,
+    /// Limit one bucket, e.g. `--rate-limit-bucket logs=5` (repeatable; buckets: users,
+    /// users/{id}:get, users/{id}:write, logs, groups, groups/{id}, apps, apps/{id}, oauth2, api).
+    #[arg(long, value_parser = parse_bucket_limit)]
+    pub rate_limit_bucket: Vec<(sim::Bucket, u32)>,
     /// Length of a rate-limit window in seconds, e.g. `--rate-window-secs 60`.
     #[arg(long, default_value_t = 60)]
     pub rate_window_secs: u64,
-    /// Requests allowed in flight at once, e.g. `--concurrency-limit 75`.
+    /// Requests allowed in flight at once, e.g. `--concurrency-limit 75` (with a rate limit
+    /// asked for: 35, a developer org's).
     #[arg(long)]
     pub concurrency_limit: Option<u32>,
     /// Share of API requests that fail (500/502/503, slow, truncated, dropped), e.g. `--fail-rate 0.05`.
@@ -104,7 +112,8 @@ impl Opts {
             groups: self.groups,
             apps: self.apps,
             seed: self.seed,
-            rate_limit: self.rate_limit,
+            rate_limit: None,
+            rate_limits: self.rate_limits()?,
             rate_window: Duration::from_secs(self.rate_window_secs),
             concurrency_limit: self.concurrency_limit,
             fail_rate: self.fail_rate,
@@ -116,6 +125,22 @@ impl Opts {
             now: None,
             oauth_apps,
         })
+    }
+
+    /// The per-bucket limits asked for, if any.
+    fn rate_limits(&self) -> anyhow::Result<Option<sim::RateLimits>> {
+        if let Some(m) = self.rate_limit
+            && !(m.is_finite() && m > 0.0)
+        {
+            anyhow::bail!("--rate-limit must be a factor above 0, e.g. 1 or 0.1, got {m}");
+        }
+        if self.rate_limit.is_none() && self.rate_limit_bucket.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(sim::RateLimits {
+            multiplier: self.rate_limit.unwrap_or(1.0),
+            overrides: self.rate_limit_bucket.clone(),
+        }))
     }
 
     fn scopes(&self) -> Vec<String> {
@@ -376,4 +401,20 @@ async fn wait_until_ready(addr: std::net::SocketAddr) {
         }
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
+}
+
+/// `NAME=N` for `--rate-limit-bucket`.
+fn parse_bucket_limit(s: &str) -> Result<(sim::Bucket, u32), String> {
+    let (name, n) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected BUCKET=N, e.g. logs=5, got {s:?}"))?;
+    let bucket = sim::Bucket::from_name(name.trim()).ok_or_else(|| {
+        let names: Vec<&str> = sim::Bucket::ALL.iter().map(|b| b.name()).collect();
+        format!("unknown bucket {name:?}; one of {}", names.join(", "))
+    })?;
+    let n = n
+        .trim()
+        .parse::<u32>()
+        .map_err(|_| format!("expected a whole number of requests after '=', got {n:?}"))?;
+    Ok((bucket, n))
 }

@@ -8,6 +8,7 @@ mod admin_hooks;
 mod admin_spec;
 mod admin_support;
 mod admin_users;
+mod buckets_spec;
 mod client;
 mod daemon;
 mod helpers;

@@ -11,12 +11,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api_user_write::{insert_user, new_user_id};
+use super::limits::{Bucket, Limits};
 use super::log_gen::{Cast, append_synthetic};
 use super::log_view::View;
 use super::model::{PVal, Status, User};
 use super::org_gen::profile_for;
 use super::respond::{ApiError, Params, parse_body};
-use super::state::{Scripted, Shared, lock};
+use super::state::{Scripted, Settings, Shared, lock};
 use super::util::{Rng, fmt_ms, mix2, now_ms};
 
 fn body_json<T: for<'de> Deserialize<'de>>(b: &Bytes) -> Result<T, ApiError> {
@@ -103,7 +104,10 @@ pub async fn add_logs(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
 
 #[derive(Deserialize)]
 struct SettingsPatch {
+    /// The same limit for every bucket.
     rate_limit: Option<u32>,
+    /// Limits for named buckets, e.g. `{"logs": 5}`.
+    bucket_limits: Option<std::collections::BTreeMap<String, u32>>,
     /// 0 lifts the limit.
     concurrency_limit: Option<u32>,
     fail_rate: Option<f64>,
@@ -112,11 +116,15 @@ struct SettingsPatch {
     dpop_nonce_on_api: Option<bool>,
 }
 
-pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let p: SettingsPatch = body_json(&body)?;
-    let mut st = lock(&s.settings);
+fn apply(st: &mut Settings, p: SettingsPatch) -> Result<(), ApiError> {
     if let Some(r) = p.rate_limit {
-        st.rate_limit = r;
+        st.limits = Limits::uniform(r);
+    }
+    for (name, n) in p.bucket_limits.unwrap_or_default() {
+        let b = Bucket::from_name(&name).ok_or_else(|| {
+            ApiError::validation("bucket_limits", format!("unknown bucket {name:?}"))
+        })?;
+        st.limits.set(b, n);
     }
     if let Some(c) = p.concurrency_limit {
         st.concurrency_limit = (c > 0).then_some(c);
@@ -126,16 +134,24 @@ pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
     }
     if let Some(l) = p.log_lag_seconds {
         st.log_lag_seconds = l;
-        lock(&s.world).logs.lag_ms = l as i64 * 1000;
     }
     if let Some(n) = p.dpop_nonce_on_api {
         st.dpop_nonce_on_api = n;
     }
-    Ok(Json(
-        json!({"rate_limit": st.rate_limit, "concurrency_limit": st.concurrency_limit,
-        "fail_rate": st.fail_rate, "log_lag_seconds": st.log_lag_seconds,
-        "dpop_nonce_on_api": st.dpop_nonce_on_api}),
-    ))
+    Ok(())
+}
+
+pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let p: SettingsPatch = body_json(&body)?;
+    let log_lag = p.log_lag_seconds;
+    let mut st = lock(&s.settings);
+    apply(&mut st, p)?;
+    if let Some(l) = log_lag {
+        lock(&s.world).logs.lag_ms = l as i64 * 1000;
+    }
+    Ok(Json(json!({"bucket_limits": st.limits.to_json(),
+        "concurrency_limit": st.concurrency_limit, "fail_rate": st.fail_rate,
+        "log_lag_seconds": st.log_lag_seconds, "dpop_nonce_on_api": st.dpop_nonce_on_api})))
 }
 
 pub async fn touch_users(

@@ -53,8 +53,9 @@ pub use oauth::{
 };
 use state::{Control, Settings, Shared, World};
 
-/// The per-bucket limit when none is configured.
-pub const DEFAULT_RATE_LIMIT: u32 = 100_000;
+/// The per-bucket limit when none is configured: effectively unlimited.
+pub const DEFAULT_RATE_LIMIT: u32 = limits::UNLIMITED;
+pub use limits::{Bucket, RateLimits};
 
 /// What to generate and how to behave.
 #[derive(Debug, Clone)]
@@ -65,11 +66,16 @@ pub struct SimConfig {
     pub groups: usize,
     pub apps: usize,
     pub seed: u64,
-    /// Requests per window per bucket; `None` = [`DEFAULT_RATE_LIMIT`].
+    /// Requests per window for every bucket; `None` = [`rate_limits`](Self::rate_limits), or
+    /// [`DEFAULT_RATE_LIMIT`] without them.
     pub rate_limit: Option<u32>,
+    /// Okta's per-bucket limits (a developer org's, scaled, with overrides); `None` = none
+    /// asked for. Overrides win over [`rate_limit`](Self::rate_limit) too.
+    pub rate_limits: Option<RateLimits>,
     /// Length of a rate-limit window (whole seconds).
     pub rate_window: Duration,
-    /// Requests in flight allowed at once; `None` = unlimited.
+    /// Requests in flight allowed at once; `None` = unlimited, or a developer org's 35 when
+    /// [`rate_limits`](Self::rate_limits) are asked for.
     pub concurrency_limit: Option<u32>,
     /// Share of API requests that fail (0.0..=1.0).
     pub fail_rate: f64,
@@ -100,6 +106,7 @@ impl Default for SimConfig {
             apps: 10,
             seed: 7,
             rate_limit: None,
+            rate_limits: None,
             rate_window: Duration::from_secs(60),
             concurrency_limit: None,
             fail_rate: 0.0,
@@ -182,8 +189,11 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
             minted: 0,
         }),
         settings: Mutex::new(Settings {
-            rate_limit: config.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT),
-            concurrency_limit: config.concurrency_limit,
+            limits: limits::Limits::resolve(config.rate_limit, config.rate_limits.as_ref()),
+            concurrency_limit: config.concurrency_limit.or(config
+                .rate_limits
+                .as_ref()
+                .map(|_| okta_buckets::DEVELOPER_CONCURRENCY)),
             fail_rate: config.fail_rate.clamp(0.0, 1.0),
             log_lag_seconds: config.log_lag_seconds,
             dpop_nonce_on_api: false,

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::limits::{Decision, classify};
+use super::limits::{Bucket, Decision};
 use super::listener::ConnHandle;
 use super::oauth::{self, Denial};
 use super::respond::{ApiError, json_body};
@@ -226,10 +226,11 @@ fn admit(
     now: i64,
 ) -> Result<Decision, (Refusal, Decision)> {
     let settings = s.settings();
-    let bucket = classify(parts.method.as_str(), parts.uri.path());
+    let bucket = Bucket::of(parts.method.as_str(), parts.uri.path());
+    let limit = settings.limits.of(bucket);
     let peek = lock(&s.control)
         .limiter
-        .peek(bucket, now, settings.rate_limit, s.rate_window_ms);
+        .peek(bucket, now, limit, s.rate_window_ms);
     if settings.concurrency_limit.is_some_and(|c| in_flight > c) {
         lock(&s.control).rate_limited += 1;
         let reset = now.div_euclid(1000) + 1;
@@ -253,7 +254,7 @@ fn admit(
     }
     let d = lock(&s.control)
         .limiter
-        .check(bucket, now, settings.rate_limit, s.rate_window_ms);
+        .check(bucket, now, limit, s.rate_window_ms);
     if !d.allowed {
         lock(&s.control).rate_limited += 1;
         return Err((Refusal::TooMany, d));

@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::limits::Limiter;
+use super::limits::{Limiter, Limits};
 use super::logs::LogStore;
 use super::model::Org;
 
@@ -26,7 +26,8 @@ pub struct World {
 /// Settings that `POST /__sim/settings` may change while running.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub rate_limit: u32,
+    /// Requests per window, bucket by bucket.
+    pub limits: Limits,
     pub concurrency_limit: Option<u32>,
     pub fail_rate: f64,
     pub log_lag_seconds: u64,
