@@ -55,6 +55,11 @@ pub struct Opts {
     /// Maximum seconds before a System Log event becomes visible, e.g. `--log-lag-seconds 5`.
     #[arg(long, default_value_t = 0)]
     pub log_lag_seconds: u64,
+    /// Maximum seconds before a write to a user shows in users `search` and `filter` (each
+    /// write waits a random time up to this, as Okta's eventually consistent index does),
+    /// e.g. `--search-lag-seconds 3`. Plain listings and GET by id are immediate.
+    #[arg(long, default_value_t = 0.0)]
+    pub search_lag_seconds: f64,
     /// API token to accept (default derived from the seed), e.g. `--token sim-secret`.
     #[arg(long, env = "OKTASYNC_SIM_TOKEN")]
     pub token: Option<String>,
@@ -103,6 +108,12 @@ impl Opts {
                 self.fail_rate
             );
         }
+        if !(self.search_lag_seconds.is_finite() && self.search_lag_seconds >= 0.0) {
+            anyhow::bail!(
+                "--search-lag-seconds must be 0 or more, got {}",
+                self.search_lag_seconds
+            );
+        }
         if self.rate_window_secs == 0 {
             anyhow::bail!("--rate-window-secs must be at least 1");
         }
@@ -118,6 +129,7 @@ impl Opts {
             concurrency_limit: self.concurrency_limit,
             fail_rate: self.fail_rate,
             log_lag_seconds: self.log_lag_seconds,
+            search_lag: Duration::from_secs_f64(self.search_lag_seconds),
             token: self
                 .token
                 .clone()

@@ -112,6 +112,8 @@ struct SettingsPatch {
     concurrency_limit: Option<u32>,
     fail_rate: Option<f64>,
     log_lag_seconds: Option<u64>,
+    /// The longest delay before a write to a user shows in `search` and `filter`.
+    search_lag_seconds: Option<f64>,
     /// Demand the DPoP nonce on `/api/v1` calls too.
     dpop_nonce_on_api: Option<bool>,
 }
@@ -143,15 +145,27 @@ fn apply(st: &mut Settings, p: SettingsPatch) -> Result<(), ApiError> {
 
 pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let p: SettingsPatch = body_json(&body)?;
-    let log_lag = p.log_lag_seconds;
+    let (log_lag, search_lag) = (p.log_lag_seconds, p.search_lag_seconds);
+    if search_lag.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
+        return Err(ApiError::validation(
+            "search_lag_seconds",
+            "search_lag_seconds: must be a number of seconds, 0 or more",
+        ));
+    }
     let mut st = lock(&s.settings);
     apply(&mut st, p)?;
+    let mut w = lock(&s.world);
     if let Some(l) = log_lag {
-        lock(&s.world).logs.lag_ms = l as i64 * 1000;
+        w.logs.lag_ms = l as i64 * 1000;
+    }
+    if let Some(l) = search_lag {
+        w.search.lag_ms = (l * 1000.0).round() as i64;
     }
     Ok(Json(json!({"bucket_limits": st.limits.to_json(),
         "concurrency_limit": st.concurrency_limit, "fail_rate": st.fail_rate,
-        "log_lag_seconds": st.log_lag_seconds, "dpop_nonce_on_api": st.dpop_nonce_on_api})))
+        "log_lag_seconds": st.log_lag_seconds,
+        "search_lag_seconds": w.search.lag_ms as f64 / 1000.0,
+        "dpop_nonce_on_api": st.dpop_nonce_on_api})))
 }
 
 pub async fn touch_users(
@@ -166,7 +180,7 @@ pub async fn touch_users(
     let mut touched = Vec::new();
     for _ in 0..n.count.min(ids.len()) {
         let id = rng.pick(&ids).clone();
-        let Some(u) = w.org.users.get_mut(&id) else {
+        let Some(u) = w.user_mut(&id) else {
             continue;
         };
         u.last_updated = now;

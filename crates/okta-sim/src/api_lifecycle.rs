@@ -113,7 +113,7 @@ fn token(seed: u64, id: &str) -> String {
 /// Apply `action` to the user at `key`; false when nothing changed (deactivating twice).
 fn apply(w: &mut World, key: &str, action: Action, rid: &str) -> Result<bool, ApiError> {
     let now = now_ms();
-    let Some(u) = w.org.users.get_mut(key) else {
+    let Some(u) = w.user_mut(key) else {
         return Err(ApiError::not_found(key));
     };
     let has_pw = u.password.is_some() || u.password_changed.is_some();
@@ -216,7 +216,7 @@ pub async fn change_password(
         .org
         .user_key(&id)
         .ok_or_else(|| ApiError::not_found(&id))?;
-    let Some(u) = w.org.users.get_mut(&key) else {
+    let Some(u) = w.user_mut(&key) else {
         return Err(ApiError::not_found(&id));
     };
     may_change_password(u.status, u.password.as_deref(), old)?;

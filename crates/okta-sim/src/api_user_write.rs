@@ -93,6 +93,7 @@ pub fn insert_user(w: &mut World, mut u: User) -> u32 {
         u.profile.get_str("lastName").unwrap_or("")
     );
     u.ent = w.logs.add_ent("User", &u.id, u.login(), &name);
+    w.search.before_write(&u.id, None, super::util::now_ms());
     w.org.logins.insert(u.login().to_lowercase(), u.id.clone());
     let ent = u.ent;
     w.org.users.insert(u.id.clone(), u);
@@ -284,7 +285,7 @@ fn update_user(
         check_profile(p)?;
         check_login_free(w, p.get_str("login").unwrap_or(""), Some(key))?;
     }
-    let Some(u) = w.org.users.get_mut(key) else {
+    let Some(u) = w.user_mut(key) else {
         return Err(ApiError::not_found(key));
     };
     let pw = apply_credentials(u, body.get("credentials").unwrap_or(&Value::Null), now);
@@ -344,6 +345,8 @@ pub async fn replace(
 
 /// Remove a user and every membership and assignment it had.
 pub fn remove_user(w: &mut World, key: &str) -> Option<u32> {
+    w.search
+        .before_write(key, w.org.users.get(key), super::util::now_ms());
     let u = w.org.users.remove(key)?;
     w.org.logins.remove(&u.login().to_lowercase());
     for g in w.org.groups.values_mut() {
@@ -366,7 +369,7 @@ pub async fn delete(
         .user_key(&id)
         .ok_or_else(|| ApiError::not_found(&id))?;
     let now = now_ms();
-    let Some(u) = w.org.users.get_mut(&key) else {
+    let Some(u) = w.user_mut(&key) else {
         return Err(ApiError::not_found(&id));
     };
     if u.status != Status::Deprovisioned {

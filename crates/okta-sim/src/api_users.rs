@@ -12,8 +12,10 @@ use super::model::{Org, Status, User};
 use super::render;
 use super::respond::{ApiError, ApiResult, Params, ok, page};
 use super::scim::Tree;
+use super::search_index::SearchIndex;
 use super::state::{Shared, World, lock};
 use super::user_query::{self, Pred, Sort};
+use super::util::now_ms;
 
 const PATH: &str = "/api/v1/users";
 
@@ -29,9 +31,14 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
     let p = Params::parse(raw.as_deref());
     let mut guard = lock(&s.world);
     let World {
-        org, sort_cache, ..
+        org,
+        sort_cache,
+        search,
+        ..
     } = &mut *guard;
     let org = &*org;
+    search.settle(now_ms());
+    let search = &*search;
     let render = |us: Vec<&User>| {
         us.into_iter()
             .map(|u| render::user(u, org, &s.base_url, false))
@@ -66,7 +73,13 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
             desc: false,
         }
     };
-    let (users, next) = searched_page(org, sort_cache, &tree, &sort, p.get("after"), limit)?;
+    let q = Searched {
+        tree: &tree,
+        sort: &sort,
+        after: p.get("after"),
+        limit,
+    };
+    let (users, next) = searched_page(search, org, sort_cache, &q)?;
     let next = next.map(|c| p.with_after(&c, &[]));
     page(&s.base_url, PATH, raw.as_deref(), render(users), next)
 }
@@ -115,21 +128,30 @@ fn plain_page<'a>(
     Ok((users, next))
 }
 
+/// A `search` or `filter` query, ready to run.
+struct Searched<'q> {
+    tree: &'q Tree<Pred>,
+    sort: &'q Sort,
+    after: Option<&'q str>,
+    limit: usize,
+}
+
+/// One page of a search, read from the (possibly lagging) search index.
 fn searched_page<'a>(
+    search: &'a SearchIndex,
     org: &'a Org,
     cache: &mut Option<user_query::SortIndex>,
-    tree: &Tree<Pred>,
-    sort: &Sort,
-    after: Option<&str>,
-    limit: usize,
+    q: &Searched<'_>,
 ) -> Result<(Vec<&'a User>, Option<String>), ApiError> {
-    let after = match after {
+    let (tree, sort, limit) = (q.tree, q.sort, q.limit);
+    let after = match q.after {
         None => None,
         Some(c) => Some(user_query::decode_pos(c).ok_or_else(bad_cursor)?),
     };
     let keep = |u: &User| tree.eval(&|p: &Pred| user_query::test(p, u, org));
-    let idx = user_query::index(cache, org, &sort.by);
-    let (users, more) = user_query::sorted_page(idx, org, &keep, sort.desc, after.as_ref(), limit);
+    let view = search.view(org);
+    let idx = user_query::index(cache, view, search.generation, &sort.by);
+    let (users, more) = user_query::sorted_page(idx, view, &keep, sort.desc, after.as_ref(), limit);
     let next = match users.last() {
         Some(last) if more => Some(user_query::encode_pos(
             &user_query::key_of(last, org, &sort.by),

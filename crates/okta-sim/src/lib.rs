@@ -42,6 +42,7 @@ mod pipeline;
 mod render;
 mod respond;
 mod scim;
+mod search_index;
 mod server;
 mod state;
 mod user_query;
@@ -81,6 +82,9 @@ pub struct SimConfig {
     pub fail_rate: f64,
     /// Maximum delay between an event's `published` time and when it becomes visible.
     pub log_lag_seconds: u64,
+    /// Maximum delay before a write to a user shows in users `search` and `filter` (each
+    /// write gets a random delay up to this); plain listings and GET by id are immediate.
+    pub search_lag: Duration,
     /// The API token accepted in `Authorization: SSWS …` (also `SSWS…`) or `Bearer …`.
     pub token: String,
     /// Anchor for generated timestamps; `None` = now.
@@ -111,6 +115,7 @@ impl Default for SimConfig {
             concurrency_limit: None,
             fail_rate: 0.0,
             log_lag_seconds: 0,
+            search_lag: Duration::ZERO,
             token: default_token(7),
             now: None,
             oauth_apps: vec![],
@@ -187,6 +192,10 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
             logs,
             sort_cache: None,
             minted: 0,
+            search: search_index::SearchIndex::new(
+                config.seed,
+                config.search_lag.as_millis() as i64,
+            ),
         }),
         settings: Mutex::new(Settings {
             limits: limits::Limits::resolve(config.rate_limit, config.rate_limits.as_ref()),
