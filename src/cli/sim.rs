@@ -60,6 +60,11 @@ pub struct Opts {
     /// e.g. `--search-lag-seconds 3`. Plain listings and GET by id are immediate.
     #[arg(long, default_value_t = 0.0)]
     pub search_lag_seconds: f64,
+    /// Seconds Okta's asynchronous lifecycle changes take (activation; deactivation with
+    /// `Prefer: respond-async`), showing `transitioningToStatus` meanwhile, e.g.
+    /// `--transition-seconds 2` (0: done before the answer).
+    #[arg(long, default_value_t = 0.0)]
+    pub transition_seconds: f64,
     /// API token to accept (default derived from the seed), e.g. `--token sim-secret`.
     #[arg(long, env = "OKTASYNC_SIM_TOKEN")]
     pub token: Option<String>,
@@ -108,11 +113,13 @@ impl Opts {
                 self.fail_rate
             );
         }
-        if !(self.search_lag_seconds.is_finite() && self.search_lag_seconds >= 0.0) {
-            anyhow::bail!(
-                "--search-lag-seconds must be 0 or more, got {}",
-                self.search_lag_seconds
-            );
+        for (flag, v) in [
+            ("--search-lag-seconds", self.search_lag_seconds),
+            ("--transition-seconds", self.transition_seconds),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                anyhow::bail!("{flag} must be 0 or more seconds, got {v}");
+            }
         }
         if self.rate_window_secs == 0 {
             anyhow::bail!("--rate-window-secs must be at least 1");
@@ -130,6 +137,7 @@ impl Opts {
             fail_rate: self.fail_rate,
             log_lag_seconds: self.log_lag_seconds,
             search_lag: Duration::from_secs_f64(self.search_lag_seconds),
+            transition: Duration::from_secs_f64(self.transition_seconds),
             token: self
                 .token
                 .clone()

@@ -17,6 +17,7 @@ mod oauth_cli;
 mod operator;
 mod process;
 mod sim_admin;
+mod sim_async;
 mod sim_cli;
 mod sim_limits;
 mod sim_logs;

@@ -29,7 +29,7 @@ pub async fn counters(State(s): State<Arc<Shared>>) -> Json<Value> {
     let c = lock(&s.control);
     Json(json!({
         "requests_total": c.requests_total, "requests": c.requests, "rate_limited": c.rate_limited,
-        "faults": c.faults, "peak_concurrency": s.peak.load(Ordering::SeqCst),
+        "faults": c.faults, "faults_applied": c.faults_applied, "peak_concurrency": s.peak.load(Ordering::SeqCst),
     }))
 }
 
@@ -39,6 +39,7 @@ pub async fn reset_counters(State(s): State<Arc<Shared>>) -> Json<Value> {
     c.requests.clear();
     c.rate_limited = 0;
     c.faults = 0;
+    c.faults_applied = 0;
     s.peak
         .store(s.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
     Json(json!({"ok": true}))
@@ -47,6 +48,7 @@ pub async fn reset_counters(State(s): State<Arc<Shared>>) -> Json<Value> {
 pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Json<Value> {
     let p = Params::parse(raw.as_deref());
     let mut w = lock(&s.world);
+    w.settle_transitions(now_ms());
     let users: Vec<Value> = w
         .org
         .users
@@ -114,6 +116,8 @@ struct SettingsPatch {
     log_lag_seconds: Option<u64>,
     /// The longest delay before a write to a user shows in `search` and `filter`.
     search_lag_seconds: Option<f64>,
+    /// How long asynchronous lifecycle changes take.
+    transition_seconds: Option<f64>,
     /// Demand the DPoP nonce on `/api/v1` calls too.
     dpop_nonce_on_api: Option<bool>,
 }
@@ -145,12 +149,21 @@ fn apply(st: &mut Settings, p: SettingsPatch) -> Result<(), ApiError> {
 
 pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
     let p: SettingsPatch = body_json(&body)?;
-    let (log_lag, search_lag) = (p.log_lag_seconds, p.search_lag_seconds);
-    if search_lag.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
-        return Err(ApiError::validation(
-            "search_lag_seconds",
-            "search_lag_seconds: must be a number of seconds, 0 or more",
-        ));
+    let (log_lag, search_lag, transition) = (
+        p.log_lag_seconds,
+        p.search_lag_seconds,
+        p.transition_seconds,
+    );
+    for (name, v) in [
+        ("search_lag_seconds", search_lag),
+        ("transition_seconds", transition),
+    ] {
+        if v.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
+            return Err(ApiError::validation(
+                name,
+                format!("{name}: must be a number of seconds, 0 or more"),
+            ));
+        }
     }
     let mut st = lock(&s.settings);
     apply(&mut st, p)?;
@@ -161,10 +174,14 @@ pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
     if let Some(l) = search_lag {
         w.search.lag_ms = (l * 1000.0).round() as i64;
     }
+    if let Some(t) = transition {
+        w.transitions.duration_ms = (t * 1000.0).round() as i64;
+    }
     Ok(Json(json!({"bucket_limits": st.limits.to_json(),
         "concurrency_limit": st.concurrency_limit, "fail_rate": st.fail_rate,
         "log_lag_seconds": st.log_lag_seconds,
         "search_lag_seconds": w.search.lag_ms as f64 / 1000.0,
+        "transition_seconds": w.transitions.duration_ms as f64 / 1000.0,
         "dpop_nonce_on_api": st.dpop_nonce_on_api})))
 }
 

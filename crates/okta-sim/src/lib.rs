@@ -45,6 +45,7 @@ mod scim;
 mod search_index;
 mod server;
 mod state;
+mod transitions;
 mod user_query;
 mod util;
 
@@ -85,6 +86,10 @@ pub struct SimConfig {
     /// Maximum delay before a write to a user shows in users `search` and `filter` (each
     /// write gets a random delay up to this); plain listings and GET by id are immediate.
     pub search_lag: Duration,
+    /// How long Okta's asynchronous lifecycle changes (activation; deactivation with
+    /// `Prefer: respond-async`) take, showing `transitioningToStatus` meanwhile; zero = done
+    /// before the answer.
+    pub transition: Duration,
     /// The API token accepted in `Authorization: SSWS …` (also `SSWS…`) or `Bearer …`.
     pub token: String,
     /// Anchor for generated timestamps; `None` = now.
@@ -116,6 +121,7 @@ impl Default for SimConfig {
             fail_rate: 0.0,
             log_lag_seconds: 0,
             search_lag: Duration::ZERO,
+            transition: Duration::ZERO,
             token: default_token(7),
             now: None,
             oauth_apps: vec![],
@@ -192,6 +198,7 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
             logs,
             sort_cache: None,
             minted: 0,
+            transitions: transitions::Transitions::new(config.transition.as_millis() as i64),
             search: search_index::SearchIndex::new(
                 config.seed,
                 config.search_lag.as_millis() as i64,

@@ -109,6 +109,9 @@ pub struct User {
     pub factors: u8,
     /// Index of this user in the System Log entity table.
     pub ent: u32,
+    /// The status an asynchronous lifecycle change is taking the user to (Okta's
+    /// `transitioningToStatus`); `None` when nothing is running.
+    pub transitioning: Option<Status>,
 }
 
 impl User {
@@ -131,6 +134,7 @@ impl User {
             profile,
             factors: 0,
             ent: 0,
+            transitioning: None,
         }
     }
 

@@ -91,6 +91,9 @@ pub fn user(u: &User, org: &Org, base: &str, full: bool) -> Value {
     if let Some(r) = u.realm_idx.and_then(|i| org.realms.get(i as usize)) {
         v["realmId"] = json!(r.id);
     }
+    if let Some(to) = u.transitioning {
+        v["transitioningToStatus"] = json!(to.as_str());
+    }
     v
 }
 

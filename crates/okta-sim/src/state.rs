@@ -21,6 +21,8 @@ pub struct World {
     pub sort_cache: Option<super::user_query::SortIndex>,
     /// Ids minted through the API so far; each new id is derived from this count.
     pub minted: u64,
+    /// Lifecycle changes still running.
+    pub transitions: super::transitions::Transitions,
     /// What users `search` and `filter` read: the org, some writes behind.
     pub search: super::search_index::SearchIndex,
 }
@@ -72,6 +74,8 @@ pub struct Control {
     pub requests_total: u64,
     pub rate_limited: u64,
     pub faults: u64,
+    /// Failed writes that were applied before their failure.
+    pub faults_applied: u64,
     pub recorded: VecDeque<Recorded>,
     pub script: VecDeque<Scripted>,
 }
