@@ -123,7 +123,7 @@ fn find(w: &mut World, id: &str) -> Result<usize, ApiError> {
         .hooks
         .iter()
         .position(|h| h.id == id)
-        .ok_or_else(|| ApiError::not_found(id))
+        .ok_or_else(|| ApiError::not_found(id, "EventHook"))
 }
 
 fn admin_id(w: &World) -> String {
@@ -181,7 +181,7 @@ pub async fn create(
         w.org
             .hooks
             .last()
-            .ok_or_else(|| ApiError::not_found("hook"))?,
+            .ok_or_else(|| ApiError::not_found("hook", "EventHook"))?,
         &s.base_url,
         &admin,
     ))
@@ -248,7 +248,7 @@ pub async fn lifecycle(
     let active = match op.as_str() {
         "activate" => true,
         "deactivate" => false,
-        _ => return Err(ApiError::not_found(&op)),
+        _ => return Err(ApiError::path_not_found()),
     };
     let mut w = lock(&s.world);
     let i = find(&mut w, &id)?;

@@ -122,7 +122,7 @@ fn apply(
 ) -> Result<bool, ApiError> {
     let now = now_ms();
     let Some(u) = w.org.users.get(key) else {
-        return Err(ApiError::not_found(key));
+        return Err(ApiError::not_found(key, "User"));
     };
     let has_pw = u.password.is_some() || u.password_changed.is_some();
     let to = transition(u.status, action, has_pw)?;
@@ -136,7 +136,7 @@ fn apply(
         return Ok(true);
     }
     let Some(u) = w.user_mut(key) else {
-        return Err(ApiError::not_found(key));
+        return Err(ApiError::not_found(key, "User"));
     };
     u.transitioning = None;
     if to != u.status {
@@ -163,7 +163,7 @@ pub async fn lifecycle(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("respond-async"));
     let p = Params::parse(raw.as_deref());
-    let action = Action::parse(&op).ok_or_else(|| ApiError::not_found(&op))?;
+    let action = Action::parse(&op).ok_or_else(ApiError::path_not_found)?;
     if action == Action::ResetPassword && p.get("sendEmail").is_none() {
         let e = ApiError::new(
             400,
@@ -176,7 +176,7 @@ pub async fn lifecycle(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     if !apply(&mut w, &key, action, &ctx.request_id, respond_async)? {
         return ok(json!({}));
     }
@@ -234,9 +234,9 @@ pub async fn change_password(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let Some(u) = w.user_mut(&key) else {
-        return Err(ApiError::not_found(&id));
+        return Err(ApiError::not_found(&id, "User"));
     };
     may_change_password(u.status, u.password.as_deref(), old)?;
     let now = now_ms();
@@ -261,7 +261,7 @@ pub async fn clear_sessions(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let ent = w.org.users[&key].ent;
     w.emit("user.session.clear", [ent, u32::MAX], &ctx.request_id);
     no_content()

@@ -56,6 +56,11 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
     }
     let limit = p.limit(200, 200)?;
     let tree = match (p.get("search"), p.get("filter")) {
+        (Some(_), Some(_)) => {
+            return Err(bad_search(
+                "search and filter cannot be used together; put every condition in search".into(),
+            ));
+        }
         (Some(e), _) => Some(user_query::compile_search(e).map_err(bad_search)?),
         (None, Some(e)) => Some(user_query::compile_filter(e).map_err(bad_search)?),
         (None, None) => None,
@@ -167,10 +172,10 @@ pub async fn get(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiRes
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let u = &w.org.users[&key];
     let mut r = ok(render::user(u, &w.org, &s.base_url, true))?;
-    if let Ok(v) = HeaderValue::from_str(&format!("W/\"{}\"", u.last_updated)) {
+    if let Ok(v) = HeaderValue::from_str(&render::user_etag(u)) {
         r.headers_mut().insert(header::ETAG, v);
     }
     Ok(r)

@@ -367,10 +367,15 @@ pub async fn api(
     stamp(r, &rid, d)
 }
 
-/// Unknown paths under `/api/v1`.
+/// Unknown paths under `/api/v1`: 404 E0000008.
 pub async fn not_found() -> Response {
+    ApiError::path_not_found().into_response()
+}
+
+/// A known path with a method it does not take: 405 E0000022.
+pub async fn method_not_allowed() -> Response {
     ApiError::new(
-        404,
+        405,
         "E0000022",
         "The endpoint does not support the provided HTTP method",
     )

@@ -99,6 +99,13 @@ pub fn compile_search(expr: &str) -> Result<Tree<Pred>, String> {
         if matches!(c.op, Op::Ne | Op::Ew) {
             return Err(format!("operator {:?} is not supported", c.op));
         }
+        let co_ok = ["profile.firstName", "profile.lastName", "profile.email", "profile.login"];
+        if c.op == Op::Co && !co_ok.contains(&c.attr.as_str()) {
+            return Err(format!(
+                "co is supported only on profile.firstName, profile.lastName, profile.email and profile.login, not {}",
+                c.attr
+            ));
+        }
         leaf(c, true)
     })
 }
