@@ -19,6 +19,7 @@ mod process;
 mod sim_admin;
 mod sim_async;
 mod sim_cli;
+mod sim_fidelity;
 mod sim_limits;
 mod sim_logs;
 mod sim_oauth;
