@@ -14,7 +14,7 @@ use super::api_user_write::{insert_user, new_user_id};
 use super::limits::{Bucket, Limits};
 use super::log_gen::{Cast, append_synthetic};
 use super::log_view::View;
-use super::model::{PVal, Status, User};
+use super::model::{Org, PVal, Status, User};
 use super::org_gen::profile_for;
 use super::respond::{ApiError, Params, parse_body};
 use super::state::{Scripted, Settings, Shared, lock};
@@ -49,13 +49,7 @@ pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Jso
     let p = Params::parse(raw.as_deref());
     let mut w = lock(&s.world);
     w.settle_transitions(now_ms());
-    let users: Vec<Value> = w
-        .org
-        .users
-        .values()
-        .map(|u| json!({"id": u.id, "status": u.status.as_str(), "created": fmt_ms(u.created), "lastUpdated": fmt_ms(u.last_updated)}))
-        .collect();
-    let mut out = json!({ "users": users });
+    let mut out = directory(&w.org);
     if p.flag("logs", true) {
         w.logs.flush(now_ms());
         let store = &w.logs;
@@ -67,6 +61,53 @@ pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Jso
         out["logs"] = json!(uuids);
     }
     Json(out)
+}
+
+/// Every user, group (with its members), app (with its assigned users) and event hook.
+fn directory(org: &Org) -> Value {
+    let users: Vec<Value> = org
+        .users
+        .values()
+        .map(|u| {
+            json!({"id": u.id, "status": u.status.as_str(), "login": u.login(),
+            "created": fmt_ms(u.created), "lastUpdated": fmt_ms(u.last_updated)})
+        })
+        .collect();
+    let everyone: Vec<&String> = org.users.keys().collect();
+    let groups: Vec<Value> = org
+        .groups
+        .values()
+        .map(|g| {
+            // The built-in Everyone group holds every user without listing them.
+            let members = if g.built_in {
+                json!(everyone)
+            } else {
+                json!(g.members)
+            };
+            json!({"id": g.id, "name": g.name,
+                "type": if g.built_in { "BUILT_IN" } else { "OKTA_GROUP" },
+                "lastUpdated": fmt_ms(g.last_updated), "members": members})
+        })
+        .collect();
+    let apps: Vec<Value> = org
+        .apps
+        .values()
+        .map(|a| {
+            json!({"id": a.id, "label": a.label,
+            "status": if a.active { "ACTIVE" } else { "INACTIVE" },
+            "users": a.users.keys().collect::<Vec<_>>()})
+        })
+        .collect();
+    let hooks: Vec<Value> = org
+        .hooks
+        .iter()
+        .map(|h| {
+            json!({"id": h.id, "name": h.name,
+            "status": if h.active { "ACTIVE" } else { "INACTIVE" },
+            "verified": h.verified, "events": h.events})
+        })
+        .collect();
+    json!({"users": users, "groups": groups, "apps": apps, "hooks": hooks})
 }
 
 pub async fn requests(State(s): State<Arc<Shared>>) -> Json<Value> {
