@@ -55,7 +55,12 @@ async fn lag_makes_naive_since_polling_miss_events_that_following_next_catches()
         next = next_link(&r).expect("polling next");
         followed.extend(ids(json(r).await.as_array().unwrap(), "uuid"));
     }
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    crate::helpers::wait_until(
+        "every event is persisted",
+        Duration::from_secs(5),
+        || async { crate::helpers::visible_logs(&sim).await == 200 },
+    )
+    .await;
     for _ in 0..3 {
         let r = get_url(&sim, &next).await;
         next = next_link(&r).unwrap();
@@ -91,7 +96,17 @@ async fn events_are_invisible_until_persisted() {
         .unwrap()
         .len();
     assert!(now < 200, "some events are still in flight: {now}");
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let started = std::time::Instant::now();
+    crate::helpers::wait_until(
+        "every event is persisted",
+        Duration::from_secs(6),
+        || async { crate::helpers::visible_logs(&sim).await == 200 },
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(3100),
+        "all persisted within the 3 s lag"
+    );
     assert_eq!(
         admin_get(&sim, "/__sim/truth").await["logs"]
             .as_array()
