@@ -2,8 +2,9 @@
 //! [`spawn`] starts one on port 0 inside the current runtime, [`run`] serves one on a listener
 //! you bound until a shutdown future resolves. Everything it returns is generated from the
 //! seed, and it behaves like Okta where integrations break: late System Log events, equal
-//! timestamps across page boundaries, rate limits, and DEPROVISIONED users hidden from plain
-//! listings. With [`SimConfig::oauth_apps`] it is also Okta's org authorization server
+//! timestamps across page boundaries, per-bucket rate limits, a users search index that lags
+//! writes, failed writes that were applied anyway, asynchronous lifecycle changes, and
+//! DEPROVISIONED users hidden from plain listings. With [`SimConfig::oauth_apps`] it is also Okta's org authorization server
 //! (`/oauth2/v1/token`, `/authorize`, `/revoke`, DPoP), and `/api/v1` accepts the access
 //! tokens it issues, scope by scope.
 
