@@ -29,6 +29,7 @@ pub mod progress;
 pub mod raw;
 pub mod realms;
 pub mod sim;
+mod sim_behaviour;
 pub mod status;
 pub mod sync;
 mod user_edit;

@@ -11,6 +11,8 @@ use anyhow::Context as _;
 
 use okta_sim::{self as sim, OAuthApp, PublicKey, SimConfig};
 
+pub use super::sim_behaviour::Behaviour;
+
 /// Options for `oktasync sim`.
 #[derive(Debug, clap::Args)]
 pub struct Opts {
@@ -32,21 +34,9 @@ pub struct Opts {
     /// Seed for all generated data, e.g. `--seed 7`.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Requests allowed per rate-limit window in each bucket, e.g. `--rate-limit 600`.
-    #[arg(long)]
-    pub rate_limit: Option<u32>,
-    /// Length of a rate-limit window in seconds, e.g. `--rate-window-secs 60`.
-    #[arg(long, default_value_t = 60)]
-    pub rate_window_secs: u64,
-    /// Requests allowed in flight at once, e.g. `--concurrency-limit 75`.
-    #[arg(long)]
-    pub concurrency_limit: Option<u32>,
-    /// Share of API requests that fail (500/502/503, slow, truncated, dropped), e.g. `--fail-rate 0.05`.
-    #[arg(long, default_value_t = 0.0)]
-    pub fail_rate: f64,
-    /// Maximum seconds before a System Log event becomes visible, e.g. `--log-lag-seconds 5`.
-    #[arg(long, default_value_t = 0)]
-    pub log_lag_seconds: u64,
+    /// How the org behaves: limits, lags and faults.
+    #[command(flatten)]
+    pub behaviour: Behaviour,
     /// API token to accept (default derived from the seed), e.g. `--token sim-secret`.
     #[arg(long, env = "OKTASYNC_SIM_TOKEN")]
     pub token: Option<String>,
@@ -89,33 +79,21 @@ struct OAuthSetup {
 
 impl Opts {
     fn config(&self, oauth_apps: Vec<OAuthApp>) -> anyhow::Result<SimConfig> {
-        if !(0.0..=1.0).contains(&self.fail_rate) {
-            anyhow::bail!(
-                "--fail-rate must be between 0 and 1, got {}",
-                self.fail_rate
-            );
-        }
-        if self.rate_window_secs == 0 {
-            anyhow::bail!("--rate-window-secs must be at least 1");
-        }
-        Ok(SimConfig {
+        let config = SimConfig {
             users: self.users,
             logs: self.logs,
             groups: self.groups,
             apps: self.apps,
             seed: self.seed,
-            rate_limit: self.rate_limit,
-            rate_window: Duration::from_secs(self.rate_window_secs),
-            concurrency_limit: self.concurrency_limit,
-            fail_rate: self.fail_rate,
-            log_lag_seconds: self.log_lag_seconds,
             token: self
                 .token
                 .clone()
                 .unwrap_or_else(|| sim::default_token(self.seed)),
             now: None,
             oauth_apps,
-        })
+            ..SimConfig::default()
+        };
+        self.behaviour.apply(config)
     }
 
     fn scopes(&self) -> Vec<String> {

@@ -52,8 +52,19 @@ async fn listing_apps_sends_every_flag_and_follows_pages() {
             ("useOptimization", "true"),
         ],
     );
-    assert!(!all.items.is_empty() && all.items.iter().all(|a| a["status"] == "ACTIVE"));
-    assert!(sent.len() >= all.items.len(), "one page per app");
+    assert!(all.items.iter().all(|a| a["status"] == "ACTIVE"));
+    let expected = org.truth_ids("apps", |a| a["status"] == "ACTIVE").await;
+    assert!(!expected.is_empty());
+    assert_eq!(
+        super::admin_users::ids_of(&all.items),
+        expected,
+        "every ACTIVE app, once"
+    );
+    let pages = sent.len();
+    assert!(
+        pages == expected.len() || pages == expected.len() + 1,
+        "one page per app: {pages}"
+    );
     let label = all.items[0]["label"].as_str().unwrap().to_owned();
     org.reset().await;
     let out = org
@@ -165,6 +176,17 @@ async fn an_assignment_is_created_read_updated_and_removed() {
     assert_eq!(
         apps.assignment(&app, &user).await.unwrap_err().status(),
         Some(404)
+    );
+    let truth = org.truth().await;
+    let held = truth["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == app.as_str());
+    let users = held.unwrap()["users"].as_array().unwrap();
+    assert!(
+        !users.iter().any(|u| u == user.as_str()),
+        "the org no longer assigns it"
     );
 }
 

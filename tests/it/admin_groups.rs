@@ -33,7 +33,13 @@ async fn listing_groups_sends_the_query_and_reads_every_page() {
             ("expand", "stats"),
         ],
     );
-    let pages = all.items.len().div_ceil(2);
+    let expected = org.truth_ids("groups", |g| g["type"] == "OKTA_GROUP").await;
+    assert_eq!(
+        super::admin_users::ids_of(&all.items),
+        expected,
+        "every OKTA_GROUP, once"
+    );
+    let pages = expected.len().div_ceil(2);
     assert!(
         sent.len() == pages || sent.len() == pages + 1,
         "{pages} pages: {sent:#?}"
@@ -213,4 +219,15 @@ async fn members_are_added_listed_and_removed() {
         .unwrap();
     assert_eq!(members.items.len(), 1);
     assert_eq!(members.items[0]["id"], b.as_str());
+    let truth = org.truth().await;
+    let group = truth["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["id"] == gid.as_str());
+    assert_eq!(
+        group.unwrap()["members"],
+        json!([b]),
+        "the org holds exactly that member"
+    );
 }

@@ -214,6 +214,25 @@ impl Org {
         sent.remove(0)
     }
 
+    /// The simulator's ground truth: users, groups with members, apps with users, hooks.
+    pub async fn truth(&self) -> Value {
+        self.admin("/__sim/truth?logs=false").await
+    }
+
+    /// The ids of the truth's `kind` (users, groups, apps, hooks) for which `keep` holds, sorted.
+    pub async fn truth_ids(&self, kind: &str, keep: impl Fn(&Value) -> bool) -> Vec<String> {
+        let truth = self.truth().await;
+        let mut ids: Vec<String> = truth[kind]
+            .as_array()
+            .expect("a truth list")
+            .iter()
+            .filter(|x| keep(x))
+            .map(|x| x["id"].as_str().expect("an id").to_owned())
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// The simulator's own view of a user's status (`None` once deleted).
     pub async fn status_of(&self, user_id: &str) -> Option<String> {
         let truth = self.admin("/__sim/truth?logs=false").await;

@@ -107,3 +107,26 @@ pub fn epoch_now() -> u64 {
         .unwrap()
         .as_secs()
 }
+
+/// Wait until `cond` holds, checking every 20 ms; fail naming `what` after `limit`.
+pub async fn wait_until<F, Fut>(what: &str, limit: Duration, mut cond: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + limit;
+    while !cond().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {limit:?} waiting until {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// How many System Log events the simulator shows now.
+pub async fn visible_logs(sim: &Sim) -> usize {
+    sim_get(sim, "/__sim/truth").await["logs"]
+        .as_array()
+        .map_or(0, Vec::len)
+}

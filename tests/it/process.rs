@@ -156,7 +156,18 @@ async fn sigterm_stops_the_daemon_cleanly_within_ten_seconds() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let state = dir.path().join("state.db");
+    crate::helpers::wait_until("a cursor is committed", Duration::from_secs(20), || {
+        let state = state.clone();
+        async move {
+            rusqlite::Connection::open(&state)
+                .and_then(|db| {
+                    db.query_row("SELECT count(*) FROM cursors", [], |r| r.get::<_, i64>(0))
+                })
+                .is_ok_and(|n| n > 0)
+        }
+    })
+    .await;
     let signalled = Instant::now();
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -190,3 +190,49 @@ async fn the_same_seed_gives_the_same_org() {
             .is_ok()
     );
 }
+
+#[tokio::test]
+async fn the_truth_holds_groups_with_members_apps_with_users_and_hooks_as_the_api_lists_them() {
+    let sim = start(small()).await;
+    let truth = admin_get(&sim, "/__sim/truth?logs=false").await;
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    let strings = |v: &serde_json::Value| {
+        sorted(
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+                .collect(),
+        )
+    };
+    let groups = truth["groups"].as_array().unwrap();
+    let (listed, _) = follow(&sim, "/api/v1/groups?limit=200").await;
+    assert_eq!(listed.len(), groups.len());
+    for g in groups {
+        let id = g["id"].as_str().unwrap();
+        let (members, _) = follow(&sim, &format!("/api/v1/groups/{id}/users?limit=200")).await;
+        assert_eq!(
+            sorted(ids(&members, "id")),
+            strings(&g["members"]),
+            "group {id}"
+        );
+    }
+    for a in truth["apps"].as_array().unwrap() {
+        let id = a["id"].as_str().unwrap();
+        let (users, _) = follow(&sim, &format!("/api/v1/apps/{id}/users?limit=500")).await;
+        assert_eq!(sorted(ids(&users, "id")), strings(&a["users"]), "app {id}");
+    }
+    let hooks = json(get(&sim, "/api/v1/eventHooks").await).await;
+    assert_eq!(
+        sorted(ids(hooks.as_array().unwrap(), "id")),
+        sorted(ids(truth["hooks"].as_array().unwrap(), "id"))
+    );
+    assert!(
+        groups
+            .iter()
+            .any(|g| !g["members"].as_array().unwrap().is_empty())
+    );
+}

@@ -55,8 +55,16 @@ async fn a_bucket_of_n_answers_429_e0000047_on_request_n_plus_one_with_consisten
     assert_eq!(r.status(), 429, "a 429 does not open a new window");
     let c = admin_get(&sim, "/__sim/counters").await;
     assert_eq!(c["rate_limited"], 2);
-    tokio::time::sleep(Duration::from_millis(2100)).await;
-    let r = get(&sim, "/api/v1/users?limit=1").await;
+    let mut r = get(&sim, "/api/v1/users?limit=1").await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    while r.status() == 429 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the window never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        r = get(&sim, "/api/v1/users?limit=1").await;
+    }
     assert_eq!(r.status(), 200, "a new window opens after the old one ends");
     assert_eq!(header(&r, "x-rate-limit-remaining"), 4);
 }
@@ -78,7 +86,12 @@ async fn requests_over_the_concurrency_limit_get_429_with_limit_zero() {
     let a = get(&sim, "/api/v1/groups");
     let b = get(&sim, "/api/v1/groups");
     let c = async {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        crate::helpers::wait_until(
+            "two requests are in flight",
+            Duration::from_secs(5),
+            || async { admin_get(&sim, "/__sim/counters").await["peak_concurrency"] == 2 },
+        )
+        .await;
         get(&sim, "/api/v1/users").await
     };
     let (a, b, c) = tokio::join!(a, b, c);
@@ -190,4 +203,60 @@ async fn every_response_carries_date_request_id_and_rate_headers() {
         );
     }
     assert_eq!(seen.len(), 4, "request ids are unique");
+}
+
+#[tokio::test]
+async fn asked_for_okta_limits_each_bucket_gets_a_developer_orgs_share_scaled_and_overridable() {
+    let sim = start(SimConfig {
+        rate_limits: Some(okta_sim::RateLimits {
+            multiplier: 0.1,
+            overrides: vec![(okta_sim::Bucket::AppById, 1)],
+        }),
+        ..small()
+    })
+    .await;
+    // A developer org allows 20 System Log calls a minute: a tenth is 2.
+    for remaining in [1, 0] {
+        let r = get(&sim, "/api/v1/logs?limit=1").await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "x-rate-limit-limit"), 2);
+        assert_eq!(header(&r, "x-rate-limit-remaining"), remaining);
+    }
+    assert_eq!(get(&sim, "/api/v1/logs?limit=1").await.status(), 429);
+    // Users: 100 a minute, a tenth is 10; lifecycle calls are in "most other API actions".
+    let r = get(&sim, "/api/v1/users?limit=1").await;
+    assert_eq!(header(&r, "x-rate-limit-limit"), 10);
+    let id = json(r).await[0]["id"].as_str().unwrap().to_string();
+    let r = send(
+        &sim,
+        reqwest::Method::POST,
+        &format!("/api/v1/users/{id}/lifecycle/suspend"),
+        None,
+    )
+    .await;
+    assert_eq!(header(&r, "x-rate-limit-limit"), 10, "the /api/v1 bucket");
+    assert_eq!(header(&r, "x-rate-limit-remaining"), 9, "its own window");
+    let apps = json(get(&sim, "/api/v1/apps").await).await;
+    let app = apps[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        get(&sim, &format!("/api/v1/apps/{app}")).await.status(),
+        200
+    );
+    let r = get(&sim, &format!("/api/v1/apps/{app}")).await;
+    assert_eq!(
+        (r.status().as_u16(), header(&r, "x-rate-limit-limit")),
+        (429, 1)
+    );
+    // At run time one bucket can be changed by name.
+    let s = admin_post(
+        &sim,
+        "/__sim/settings",
+        serde_json::json!({"bucket_limits": {"logs": 50}}),
+    )
+    .await;
+    assert_eq!(s["bucket_limits"]["logs"], 50);
+    assert_eq!(
+        s["concurrency_limit"], 35,
+        "a developer org's concurrency limit"
+    );
 }

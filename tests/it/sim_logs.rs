@@ -55,7 +55,12 @@ async fn lag_makes_naive_since_polling_miss_events_that_following_next_catches()
         next = next_link(&r).expect("polling next");
         followed.extend(ids(json(r).await.as_array().unwrap(), "uuid"));
     }
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    crate::helpers::wait_until(
+        "every event is persisted",
+        Duration::from_secs(5),
+        || async { crate::helpers::visible_logs(&sim).await == 200 },
+    )
+    .await;
     for _ in 0..3 {
         let r = get_url(&sim, &next).await;
         next = next_link(&r).unwrap();
@@ -91,7 +96,17 @@ async fn events_are_invisible_until_persisted() {
         .unwrap()
         .len();
     assert!(now < 200, "some events are still in flight: {now}");
-    tokio::time::sleep(Duration::from_millis(3100)).await;
+    let started = std::time::Instant::now();
+    crate::helpers::wait_until(
+        "every event is persisted",
+        Duration::from_secs(6),
+        || async { crate::helpers::visible_logs(&sim).await == 200 },
+    )
+    .await;
+    assert!(
+        started.elapsed() < Duration::from_millis(3100),
+        "all persisted within the 3 s lag"
+    );
     assert_eq!(
         admin_get(&sim, "/__sim/truth").await["logs"]
             .as_array()
@@ -228,4 +243,51 @@ async fn rendered_events_look_like_okta_log_events() {
         assert!(e["target"].is_null() || e["target"].is_array());
         assert!(e["client"]["geographicalContext"]["geolocation"]["lat"].is_number());
     }
+}
+
+/// The value of `name` in a URL's query.
+fn query_value(url: &str, name: &str) -> Option<String> {
+    let q = url.split_once('?')?.1;
+    url::form_urlencoded::parse(q.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+#[tokio::test]
+async fn a_bounded_query_repeating_since_and_until_beside_after_pages_as_okta_sdks_do() {
+    let sim = start(small()).await;
+    let now = chrono::Utc::now();
+    let fmt = |t: chrono::DateTime<chrono::Utc>| {
+        enc(&t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    };
+    let bounds = format!(
+        "since={}&until={}&limit=40",
+        fmt(now - chrono::Duration::days(90)),
+        fmt(now)
+    );
+    // The official SDKs send the original parameters again with the `after` of `next`.
+    let mut seen = Vec::new();
+    let mut path = format!("/api/v1/logs?{bounds}");
+    loop {
+        let r = get(&sim, &path).await;
+        assert_eq!(r.status(), 200, "{path}");
+        let next = next_link(&r);
+        seen.extend(ids(json(r).await.as_array().unwrap(), "uuid"));
+        let Some(after) = next.as_deref().and_then(|n| query_value(n, "after")) else {
+            break;
+        };
+        path = format!("/api/v1/logs?{bounds}&after={}", enc(&after));
+    }
+    let truth = admin_get(&sim, "/__sim/truth").await;
+    let mut want: Vec<String> = truth["logs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u.as_str().unwrap().to_string())
+        .collect();
+    want.sort();
+    let unique: HashSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "no event twice");
+    seen.sort();
+    assert_eq!(seen, want, "every event of the last 90 days, once");
 }

@@ -218,7 +218,12 @@ async fn users_changed_while_a_sync_runs_are_caught_by_the_next_run() {
         let (client, settings) = (client.clone(), settings(dir.path(), Some(20)));
         async move { sync_all(&client, settings).await }
     });
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    crate::helpers::wait_until("the sync is under way", Duration::from_secs(10), || async {
+        crate::helpers::sim_get(&sim, "/__sim/counters").await["requests_total"]
+            .as_u64()
+            .is_some_and(|n| n > 0)
+    })
+    .await;
     sim_post(&sim, "/__sim/users/touch", json!({ "count": 25 })).await;
     sim_post(&sim, "/__sim/users/create", json!({ "count": 10 })).await;
     running.await.unwrap().unwrap();
@@ -245,7 +250,12 @@ async fn late_persisted_log_events_are_all_delivered_exactly_once() {
             .unwrap();
         tokio::time::sleep(Duration::from_millis(400)).await;
     }
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    crate::helpers::wait_until(
+        "every event is persisted",
+        Duration::from_secs(5),
+        || async { crate::helpers::visible_logs(&sim).await == 100 + 6 * 40 },
+    )
+    .await;
     sync_all(&client, settings(dir.path(), Some(25)))
         .await
         .unwrap();

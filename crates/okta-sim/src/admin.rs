@@ -11,12 +11,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api_user_write::{insert_user, new_user_id};
+use super::limits::{Bucket, Limits};
 use super::log_gen::{Cast, append_synthetic};
 use super::log_view::View;
-use super::model::{PVal, Status, User};
+use super::model::{Org, PVal, Status, User};
 use super::org_gen::profile_for;
 use super::respond::{ApiError, Params, parse_body};
-use super::state::{Scripted, Shared, lock};
+use super::state::{Scripted, Settings, Shared, lock};
 use super::util::{Rng, fmt_ms, mix2, now_ms};
 
 fn body_json<T: for<'de> Deserialize<'de>>(b: &Bytes) -> Result<T, ApiError> {
@@ -28,7 +29,7 @@ pub async fn counters(State(s): State<Arc<Shared>>) -> Json<Value> {
     let c = lock(&s.control);
     Json(json!({
         "requests_total": c.requests_total, "requests": c.requests, "rate_limited": c.rate_limited,
-        "faults": c.faults, "peak_concurrency": s.peak.load(Ordering::SeqCst),
+        "faults": c.faults, "faults_applied": c.faults_applied, "peak_concurrency": s.peak.load(Ordering::SeqCst),
     }))
 }
 
@@ -38,6 +39,7 @@ pub async fn reset_counters(State(s): State<Arc<Shared>>) -> Json<Value> {
     c.requests.clear();
     c.rate_limited = 0;
     c.faults = 0;
+    c.faults_applied = 0;
     s.peak
         .store(s.in_flight.load(Ordering::SeqCst), Ordering::SeqCst);
     Json(json!({"ok": true}))
@@ -46,13 +48,8 @@ pub async fn reset_counters(State(s): State<Arc<Shared>>) -> Json<Value> {
 pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Json<Value> {
     let p = Params::parse(raw.as_deref());
     let mut w = lock(&s.world);
-    let users: Vec<Value> = w
-        .org
-        .users
-        .values()
-        .map(|u| json!({"id": u.id, "status": u.status.as_str(), "created": fmt_ms(u.created), "lastUpdated": fmt_ms(u.last_updated)}))
-        .collect();
-    let mut out = json!({ "users": users });
+    w.settle_transitions(now_ms());
+    let mut out = directory(&w.org);
     if p.flag("logs", true) {
         w.logs.flush(now_ms());
         let store = &w.logs;
@@ -64,6 +61,53 @@ pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Jso
         out["logs"] = json!(uuids);
     }
     Json(out)
+}
+
+/// Every user, group (with its members), app (with its assigned users) and event hook.
+fn directory(org: &Org) -> Value {
+    let users: Vec<Value> = org
+        .users
+        .values()
+        .map(|u| {
+            json!({"id": u.id, "status": u.status.as_str(), "login": u.login(),
+            "created": fmt_ms(u.created), "lastUpdated": fmt_ms(u.last_updated)})
+        })
+        .collect();
+    let everyone: Vec<&String> = org.users.keys().collect();
+    let groups: Vec<Value> = org
+        .groups
+        .values()
+        .map(|g| {
+            // The built-in Everyone group holds every user without listing them.
+            let members = if g.built_in {
+                json!(everyone)
+            } else {
+                json!(g.members)
+            };
+            json!({"id": g.id, "name": g.name,
+                "type": if g.built_in { "BUILT_IN" } else { "OKTA_GROUP" },
+                "lastUpdated": fmt_ms(g.last_updated), "members": members})
+        })
+        .collect();
+    let apps: Vec<Value> = org
+        .apps
+        .values()
+        .map(|a| {
+            json!({"id": a.id, "label": a.label,
+            "status": if a.active { "ACTIVE" } else { "INACTIVE" },
+            "users": a.users.keys().collect::<Vec<_>>()})
+        })
+        .collect();
+    let hooks: Vec<Value> = org
+        .hooks
+        .iter()
+        .map(|h| {
+            json!({"id": h.id, "name": h.name,
+            "status": if h.active { "ACTIVE" } else { "INACTIVE" },
+            "verified": h.verified, "events": h.events})
+        })
+        .collect();
+    json!({"users": users, "groups": groups, "apps": apps, "hooks": hooks})
 }
 
 pub async fn requests(State(s): State<Arc<Shared>>) -> Json<Value> {
@@ -103,20 +147,31 @@ pub async fn add_logs(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
 
 #[derive(Deserialize)]
 struct SettingsPatch {
+    /// The same limit for every bucket.
     rate_limit: Option<u32>,
+    /// Limits for named buckets, e.g. `{"logs": 5}`.
+    bucket_limits: Option<std::collections::BTreeMap<String, u32>>,
     /// 0 lifts the limit.
     concurrency_limit: Option<u32>,
     fail_rate: Option<f64>,
     log_lag_seconds: Option<u64>,
+    /// The longest delay before a write to a user shows in `search` and `filter`.
+    search_lag_seconds: Option<f64>,
+    /// How long asynchronous lifecycle changes take.
+    transition_seconds: Option<f64>,
     /// Demand the DPoP nonce on `/api/v1` calls too.
     dpop_nonce_on_api: Option<bool>,
 }
 
-pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
-    let p: SettingsPatch = body_json(&body)?;
-    let mut st = lock(&s.settings);
+fn apply(st: &mut Settings, p: SettingsPatch) -> Result<(), ApiError> {
     if let Some(r) = p.rate_limit {
-        st.rate_limit = r;
+        st.limits = Limits::uniform(r);
+    }
+    for (name, n) in p.bucket_limits.unwrap_or_default() {
+        let b = Bucket::from_name(&name).ok_or_else(|| {
+            ApiError::validation("bucket_limits", format!("unknown bucket {name:?}"))
+        })?;
+        st.limits.set(b, n);
     }
     if let Some(c) = p.concurrency_limit {
         st.concurrency_limit = (c > 0).then_some(c);
@@ -126,16 +181,49 @@ pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
     }
     if let Some(l) = p.log_lag_seconds {
         st.log_lag_seconds = l;
-        lock(&s.world).logs.lag_ms = l as i64 * 1000;
     }
     if let Some(n) = p.dpop_nonce_on_api {
         st.dpop_nonce_on_api = n;
     }
-    Ok(Json(
-        json!({"rate_limit": st.rate_limit, "concurrency_limit": st.concurrency_limit,
-        "fail_rate": st.fail_rate, "log_lag_seconds": st.log_lag_seconds,
-        "dpop_nonce_on_api": st.dpop_nonce_on_api}),
-    ))
+    Ok(())
+}
+
+pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<Value>, ApiError> {
+    let p: SettingsPatch = body_json(&body)?;
+    let (log_lag, search_lag, transition) = (
+        p.log_lag_seconds,
+        p.search_lag_seconds,
+        p.transition_seconds,
+    );
+    for (name, v) in [
+        ("search_lag_seconds", search_lag),
+        ("transition_seconds", transition),
+    ] {
+        if v.is_some_and(|l| !(l.is_finite() && l >= 0.0)) {
+            return Err(ApiError::validation(
+                name,
+                format!("{name}: must be a number of seconds, 0 or more"),
+            ));
+        }
+    }
+    let mut st = lock(&s.settings);
+    apply(&mut st, p)?;
+    let mut w = lock(&s.world);
+    if let Some(l) = log_lag {
+        w.logs.lag_ms = l as i64 * 1000;
+    }
+    if let Some(l) = search_lag {
+        w.search.lag_ms = (l * 1000.0).round() as i64;
+    }
+    if let Some(t) = transition {
+        w.transitions.duration_ms = (t * 1000.0).round() as i64;
+    }
+    Ok(Json(json!({"bucket_limits": st.limits.to_json(),
+        "concurrency_limit": st.concurrency_limit, "fail_rate": st.fail_rate,
+        "log_lag_seconds": st.log_lag_seconds,
+        "search_lag_seconds": w.search.lag_ms as f64 / 1000.0,
+        "transition_seconds": w.transitions.duration_ms as f64 / 1000.0,
+        "dpop_nonce_on_api": st.dpop_nonce_on_api})))
 }
 
 pub async fn touch_users(
@@ -150,7 +238,7 @@ pub async fn touch_users(
     let mut touched = Vec::new();
     for _ in 0..n.count.min(ids.len()) {
         let id = rng.pick(&ids).clone();
-        let Some(u) = w.org.users.get_mut(&id) else {
+        let Some(u) = w.user_mut(&id) else {
             continue;
         };
         u.last_updated = now;

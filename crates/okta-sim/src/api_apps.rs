@@ -115,7 +115,7 @@ pub async fn get(
         .org
         .apps
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
     ok(render_app(a, &s.base_url, p.get("expand")))
 }
 
@@ -131,7 +131,7 @@ pub async fn list_users(
         .org
         .apps
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
     let start = match after_bound(p.get("after"), "au")? {
         Bound::Excluded(s) => Bound::Excluded(s.into_boxed_str()),
         _ => Bound::Unbounded,
@@ -241,10 +241,10 @@ fn upsert(
         .org
         .apps
         .get_mut(&app_id)
-        .ok_or_else(|| ApiError::not_found(&app_id))?;
+        .ok_or_else(|| ApiError::not_found(&app_id, "AppInstance"))?;
     let old = a.users.get(uid.as_str());
     if !create && old.is_none() {
-        return Err(ApiError::not_found(&uid));
+        return Err(ApiError::not_found(&uid, "AppUser"));
     }
     let event = if old.is_some() {
         "application.user_membership.update"
@@ -270,11 +270,11 @@ pub async fn get_user(
         .org
         .apps
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
     let au = a
         .users
         .get(uid.as_str())
-        .ok_or_else(|| ApiError::not_found(&uid))?;
+        .ok_or_else(|| ApiError::not_found(&uid, "AppUser"))?;
     let mut v = render::app_user(&a.id, &uid, au, &s.base_url);
     if let (Some("user"), Some(u)) = (p.get("expand"), w.org.users.get(&uid)) {
         v["_embedded"] = json!({"user": render::user(u, &w.org, &s.base_url, false)});
@@ -293,10 +293,10 @@ pub async fn unassign(
         .org
         .apps
         .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
     a.users
         .remove(uid.as_str())
-        .ok_or_else(|| ApiError::not_found(&uid))?;
+        .ok_or_else(|| ApiError::not_found(&uid, "AppUser"))?;
     let aent = a.ent;
     w.emit(
         "application.user_membership.remove",
@@ -311,7 +311,7 @@ pub async fn app_links(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> 
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
     let u = &w.org.users[&key];
     let links: Vec<Value> = w
         .org

@@ -177,7 +177,7 @@ pub async fn get(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiRes
         .org
         .groups
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "UserGroup"))?;
     ok(render::group(g, &s.base_url))
 }
 
@@ -193,7 +193,7 @@ pub async fn replace(
         .org
         .groups
         .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "UserGroup"))?;
     if g.built_in {
         return Err(ApiError::validation(
             "type",
@@ -218,7 +218,7 @@ pub async fn delete(
         .org
         .groups
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "UserGroup"))?;
     if g.built_in {
         return Err(ApiError::new(
             403,
@@ -264,7 +264,7 @@ pub async fn list_members(
         .org
         .groups
         .get(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "UserGroup"))?;
     let mut it = members(&w.org, g, after_bound(p.get("after"), "m")?);
     let us: Vec<&User> = it.by_ref().take(limit).collect();
     let next = match (us.last(), it.next()) {
@@ -289,13 +289,13 @@ async fn membership(s: Arc<Shared>, ctx: Ctx, gid: String, uid: String, add: boo
     let key = w
         .org
         .user_key(&uid)
-        .ok_or_else(|| ApiError::not_found(&uid))?;
+        .ok_or_else(|| ApiError::not_found(&uid, "User"))?;
     let uent = w.org.users[&key].ent;
     let g = w
         .org
         .groups
         .get_mut(&gid)
-        .ok_or_else(|| ApiError::not_found(&gid))?;
+        .ok_or_else(|| ApiError::not_found(&gid, "UserGroup"))?;
     if g.built_in {
         return Err(ApiError::validation(
             "group",
@@ -341,7 +341,7 @@ pub async fn user_groups(State(s): State<Arc<Shared>>, Path(id): Path<String>) -
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "UserGroup"))?;
     let gs: Vec<Value> = w
         .org
         .groups

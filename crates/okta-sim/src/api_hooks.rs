@@ -28,6 +28,38 @@ pub struct HookSpec {
     pub auth: Option<(String, Option<String>)>,
 }
 
+/// At most this many event hooks may be active in an org.
+pub const MAX_ACTIVE: usize = 25;
+
+/// Whether an event hook may subscribe to `event_type` (Okta's event-hook-eligible tag).
+pub fn hook_eligible(event_type: &str) -> bool {
+    include_str!("hook_eligible.txt")
+        .lines()
+        .any(|l| !l.starts_with('#') && l == event_type)
+}
+
+/// Okta delivers only over HTTPS; plain HTTP is allowed here to loopback, for local receivers.
+fn uri_allowed(uri: &url::Url) -> bool {
+    let loopback = match uri.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    };
+    uri.scheme() == "https" || uri.scheme() == "http" && loopback
+}
+
+/// Refuse one more active hook when the org has [`MAX_ACTIVE`] already.
+fn room_for_active(w: &World) -> Result<(), ApiError> {
+    if w.org.hooks.iter().filter(|h| h.active).count() >= MAX_ACTIVE {
+        return Err(invalid(
+            "status",
+            "The maximum number of active event hooks (25) has been reached",
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(field: &str, why: &str) -> ApiError {
     ApiError::validation(field, format!("{field}: {why}"))
 }
@@ -94,6 +126,12 @@ pub fn parse_spec(b: &Value) -> Result<HookSpec, ApiError> {
     if events.is_empty() {
         return Err(invalid("events.items", blank));
     }
+    if let Some(e) = events.iter().find(|e| !hook_eligible(e)) {
+        return Err(invalid(
+            "events.items",
+            &format!("{e} is not an event type eligible for event hooks"),
+        ));
+    }
     if s("/channel/type") != Some("HTTP") || s("/channel/version") != Some("1.0.0") {
         return Err(invalid(
             "channel",
@@ -101,8 +139,12 @@ pub fn parse_spec(b: &Value) -> Result<HookSpec, ApiError> {
         ));
     }
     let uri = s("/channel/config/uri").ok_or_else(|| invalid("channel.config.uri", blank))?;
-    if url::Url::parse(uri).is_err() {
-        return Err(invalid("channel.config.uri", "Invalid URI"));
+    match url::Url::parse(uri) {
+        Err(_) => return Err(invalid("channel.config.uri", "Invalid URI")),
+        Ok(u) if !uri_allowed(&u) => {
+            return Err(invalid("channel.config.uri", "The URI must use HTTPS"));
+        }
+        Ok(_) => {}
     }
     Ok(HookSpec {
         name: name.to_string(),
@@ -123,7 +165,7 @@ fn find(w: &mut World, id: &str) -> Result<usize, ApiError> {
         .hooks
         .iter()
         .position(|h| h.id == id)
-        .ok_or_else(|| ApiError::not_found(id))
+        .ok_or_else(|| ApiError::not_found(id, "EventHook"))
 }
 
 fn admin_id(w: &World) -> String {
@@ -155,6 +197,7 @@ pub async fn create(
 ) -> ApiResult {
     let spec = parse_spec(&parse_body(&body)?.unwrap_or(Value::Null))?;
     let mut w = lock(&s.world);
+    room_for_active(&w)?;
     let now = now_ms();
     let id = w.mint_id("who");
     let ent = w.logs.add_ent("EventHook", &id, &spec.name, &spec.name);
@@ -181,7 +224,7 @@ pub async fn create(
         w.org
             .hooks
             .last()
-            .ok_or_else(|| ApiError::not_found("hook"))?,
+            .ok_or_else(|| ApiError::not_found("hook", "EventHook"))?,
         &s.base_url,
         &admin,
     ))
@@ -248,10 +291,13 @@ pub async fn lifecycle(
     let active = match op.as_str() {
         "activate" => true,
         "deactivate" => false,
-        _ => return Err(ApiError::not_found(&op)),
+        _ => return Err(ApiError::path_not_found()),
     };
     let mut w = lock(&s.world);
     let i = find(&mut w, &id)?;
+    if active && !w.org.hooks[i].active {
+        room_for_active(&w)?;
+    }
     let h = &mut w.org.hooks[i];
     h.active = active;
     h.last_updated = now_ms();
@@ -345,14 +391,39 @@ mod tests {
     }
 
     #[test]
+    fn hooks_deliver_over_https_or_to_loopback_and_only_eligible_event_types() {
+        for uri in [
+            "https://hooks.example.com/okta",
+            "http://127.0.0.1:8080/h",
+            "http://localhost/h",
+            "http://[::1]:9/h",
+        ] {
+            let mut b = body();
+            b["channel"]["config"]["uri"] = json!(uri);
+            assert!(parse_spec(&b).is_ok(), "{uri}");
+        }
+        assert!(hook_eligible("user.lifecycle.delete.initiated"));
+        assert!(!hook_eligible("user.lifecycle.delete.completed"));
+        assert!(!hook_eligible(
+            "# The System Log event types Okta lets an event hook subscribe to: those its Event Types"
+        ));
+    }
+
+    #[test]
     fn hook_bodies_are_validated_like_okta() {
         let spec = parse_spec(&body()).unwrap();
         assert_eq!(spec.auth, Some(("Authorization".into(), Some("s".into()))));
         assert_eq!(spec.headers, vec![("X-A".into(), "b".into())]);
-        let mutations: [(&str, Value); 5] = [
+        let mutations: [(&str, Value); 8] = [
             ("/name", json!("")),
             ("/events/type", json!("OTHER")),
             ("/events/items", json!([])),
+            ("/events/items", json!(["user.lifecycle.delete.completed"])),
+            (
+                "/channel/config/uri",
+                json!("http://hooks.example.com/okta"),
+            ),
+            ("/channel/config/uri", json!("http://10.0.0.1/okta")),
             ("/channel/version", json!("2.0.0")),
             ("/channel/config/authScheme/type", json!("BASIC")),
         ];

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::HeaderMap;
 use serde_json::{Value, json};
 
 use super::logs::NONE;
@@ -111,28 +112,41 @@ fn token(seed: u64, id: &str) -> String {
 }
 
 /// Apply `action` to the user at `key`; false when nothing changed (deactivating twice).
-fn apply(w: &mut World, key: &str, action: Action, rid: &str) -> Result<bool, ApiError> {
+/// Activation, and deactivation with `Prefer: respond-async`, run asynchronously.
+fn apply(
+    w: &mut World,
+    key: &str,
+    action: Action,
+    rid: &str,
+    respond_async: bool,
+) -> Result<bool, ApiError> {
     let now = now_ms();
-    let Some(u) = w.org.users.get_mut(key) else {
-        return Err(ApiError::not_found(key));
+    let Some(u) = w.org.users.get(key) else {
+        return Err(ApiError::not_found(key, "User"));
     };
     let has_pw = u.password.is_some() || u.password_changed.is_some();
     let to = transition(u.status, action, has_pw)?;
     if action == Action::Deactivate && u.status == Status::Deprovisioned {
         return Ok(false);
     }
+    let ent = u.ent;
+    if action == Action::Activate || action == Action::Deactivate && respond_async {
+        w.change_status(key, to, now);
+        w.emit(action.event(), [ent, NONE], rid);
+        return Ok(true);
+    }
+    let Some(u) = w.user_mut(key) else {
+        return Err(ApiError::not_found(key, "User"));
+    };
+    u.transitioning = None;
     if to != u.status {
         u.status = to;
         u.status_changed = Some(now);
-    }
-    if action == Action::Activate {
-        u.activated = Some(now);
     }
     if action == Action::ResetFactors {
         u.factors = 0;
     }
     u.last_updated = now;
-    let ent = u.ent;
     w.emit(action.event(), [ent, NONE], rid);
     Ok(true)
 }
@@ -142,9 +156,14 @@ pub async fn lifecycle(
     Extension(ctx): Extension<Ctx>,
     Path((id, op)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
+    headers: HeaderMap,
 ) -> ApiResult {
+    let respond_async = headers
+        .get("prefer")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("respond-async"));
     let p = Params::parse(raw.as_deref());
-    let action = Action::parse(&op).ok_or_else(|| ApiError::not_found(&op))?;
+    let action = Action::parse(&op).ok_or_else(ApiError::path_not_found)?;
     if action == Action::ResetPassword && p.get("sendEmail").is_none() {
         let e = ApiError::new(
             400,
@@ -157,8 +176,8 @@ pub async fn lifecycle(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
-    if !apply(&mut w, &key, action, &ctx.request_id)? {
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
+    if !apply(&mut w, &key, action, &ctx.request_id, respond_async)? {
         return ok(json!({}));
     }
     let base = &s.base_url;
@@ -215,9 +234,9 @@ pub async fn change_password(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
-    let Some(u) = w.org.users.get_mut(&key) else {
-        return Err(ApiError::not_found(&id));
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
+    let Some(u) = w.user_mut(&key) else {
+        return Err(ApiError::not_found(&id, "User"));
     };
     may_change_password(u.status, u.password.as_deref(), old)?;
     let now = now_ms();
@@ -242,7 +261,7 @@ pub async fn clear_sessions(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let ent = w.org.users[&key].ent;
     w.emit("user.session.clear", [ent, u32::MAX], &ctx.request_id);
     no_content()

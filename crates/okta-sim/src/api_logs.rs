@@ -1,6 +1,8 @@
 //! `GET /api/v1/logs`: polling queries (no `until`, ascending) walk events in persistence
 //! order and always return a `next` link; bounded or descending queries walk `published` and
-//! end. Also validates `since`, `after`, `filter` and `q` the way Okta does.
+//! end. Also validates `since`, `after`, `filter` and `q` the way Okta does. With `after`,
+//! the cursor decides where a page starts: `since` repeated beside it (as Okta's SDKs send
+//! it) is accepted and changes nothing.
 
 use std::sync::Arc;
 
@@ -52,12 +54,6 @@ fn parse_query(p: &Params, now: i64) -> Result<LogQuery, ApiError> {
     if since.is_some_and(|s| s < now - 180 * DAY) {
         return Err(ApiError::new(400, "E0000053", "Invalid SCIM filter.")
             .cause("since parameter is over 180 days prior to the current day"));
-    }
-    if since.is_some() && p.get("after").is_some() {
-        return Err(
-            ApiError::new(400, "E0000001", "Api validation failed: after")
-                .cause("after: cannot be used together with since"),
-        );
     }
     let descending = match p.get("sortOrder") {
         None | Some("ASCENDING") => false,

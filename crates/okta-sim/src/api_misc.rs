@@ -29,31 +29,33 @@ const POLICY_TYPES: [&str; 12] = [
     "IDENTITY_CLAIM_SOURCING",
 ];
 
-/// Page through a slice by position, with an index cursor of kind `tag`.
+/// Page through a list with a cursor of kind `tag` naming the last item sent (and, should it
+/// have gone since, where it stood), so items removed before it meanwhile shift nothing.
 fn slice_page<T>(
     items: &[T],
+    id_of: impl Fn(&T) -> &str,
     p: &Params,
     tag: &str,
     limit: usize,
 ) -> Result<(std::ops::Range<usize>, Option<String>), ApiError> {
+    let bad = || ApiError::validation("after", "after: The cursor is not valid");
     let start = match p.get("after") {
         None => 0,
         Some(c) => match cursor::decode(tag, c).as_deref() {
-            Some([i]) => i
-                .parse::<usize>()
-                .map_err(|_| ApiError::validation("after", "after: The cursor is not valid"))?,
-            _ => {
-                return Err(ApiError::validation(
-                    "after",
-                    "after: The cursor is not valid",
-                ));
-            }
+            Some([id, pos]) => match items.iter().position(|x| id_of(x) == id) {
+                Some(i) => i + 1,
+                // It has gone itself: the item after it now stands one place earlier.
+                None => pos.parse::<usize>().map_err(|_| bad())?.saturating_sub(1),
+            },
+            _ => return Err(bad()),
         },
     };
     let start = start.min(items.len());
     let end = (start + limit).min(items.len());
-    let next =
-        (end < items.len()).then(|| p.with_after(&cursor::encode(tag, &[&end.to_string()]), &[]));
+    let next = (end < items.len() && end > start).then(|| {
+        let last = id_of(&items[end - 1]);
+        p.with_after(&cursor::encode(tag, &[last, &end.to_string()]), &[])
+    });
     Ok((start..end, next))
 }
 
@@ -82,7 +84,7 @@ pub async fn policies(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> 
         .iter()
         .filter(|x| x.kind == ty && status.is_none_or(|st| (st == "ACTIVE") == x.active))
         .collect();
-    let (range, next) = slice_page(&list, &p, "pol", limit)?;
+    let (range, next) = slice_page(&list, |x| &x.id, &p, "pol", limit)?;
     let items = list[range]
         .iter()
         .map(|x| render::policy(x, &s.base_url))
@@ -116,7 +118,7 @@ pub async fn realms(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Ap
             })
         })
         .collect();
-    let (range, next) = slice_page(&list, &p, "rlm", limit)?;
+    let (range, next) = slice_page(&list, |r| &r.id, &p, "rlm", limit)?;
     let items = list[range]
         .iter()
         .map(|r| render::realm(r, &s.base_url))
@@ -141,7 +143,7 @@ pub async fn factors(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Ap
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let u = &w.org.users[&key];
     let list = (0..FACTOR_KINDS.len())
         .filter(|k| u.factors & (1 << k) != 0)
@@ -158,13 +160,13 @@ pub async fn delete_factor(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let Some(u) = w.org.users.get_mut(&key) else {
-        return Err(ApiError::not_found(&id));
+        return Err(ApiError::not_found(&id, "User"));
     };
     let kind = (0..FACTOR_KINDS.len())
         .find(|k| u.factors & (1 << k) != 0 && render::factor_id(&u.id, *k) == fid)
-        .ok_or_else(|| ApiError::not_found(&fid))?;
+        .ok_or_else(|| ApiError::not_found(&fid, "UserFactor"))?;
     if u.status == Status::Deprovisioned {
         return Err(ApiError::new(
             403,
@@ -180,4 +182,28 @@ pub async fn delete_factor(
         &ctx.request_id,
     );
     no_content()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_cursors_name_the_last_item_so_a_removal_before_it_shifts_nothing() {
+        let ids = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let items = ids(&["a", "b", "c", "d", "e"]);
+        let (r, next) = slice_page(&items, |x| x, &Params::default(), "t", 2).unwrap();
+        assert_eq!(r, 0..2);
+        let q = next.unwrap();
+        // "a" goes away before the next page is read: the page still starts after "b".
+        let fewer = ids(&["b", "c", "d", "e"]);
+        let (r, _) = slice_page(&fewer, |x| x, &Params::parse(Some(&q)), "t", 2).unwrap();
+        assert_eq!(&fewer[r], &ids(&["c", "d"])[..]);
+        // The last item sent went too: the page starts where it stood.
+        let gone = ids(&["a", "c", "d", "e"]);
+        let (r, _) = slice_page(&gone, |x| x, &Params::parse(Some(&q)), "t", 2).unwrap();
+        assert_eq!(&gone[r], &ids(&["c", "d"])[..]);
+        let bad = Params::parse(Some("after=nonsense"));
+        assert!(slice_page(&items, |x| x, &bad, "t", 2).is_err());
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 
 use super::logs::NONE;
@@ -93,6 +94,7 @@ pub fn insert_user(w: &mut World, mut u: User) -> u32 {
         u.profile.get_str("lastName").unwrap_or("")
     );
     u.ent = w.logs.add_ent("User", &u.id, u.login(), &name);
+    w.search.before_write(&u.id, None, super::util::now_ms());
     w.org.logins.insert(u.login().to_lowercase(), u.id.clone());
     let ent = u.ent;
     w.org.users.insert(u.id.clone(), u);
@@ -284,8 +286,8 @@ fn update_user(
         check_profile(p)?;
         check_login_free(w, p.get_str("login").unwrap_or(""), Some(key))?;
     }
-    let Some(u) = w.org.users.get_mut(key) else {
-        return Err(ApiError::not_found(key));
+    let Some(u) = w.user_mut(key) else {
+        return Err(ApiError::not_found(key, "User"));
     };
     let pw = apply_credentials(u, body.get("credentials").unwrap_or(&Value::Null), now);
     if replace && body.pointer("/type/id").is_some() {
@@ -313,37 +315,78 @@ fn update_user(
     Ok(())
 }
 
-async fn write(s: Arc<Shared>, ctx: Ctx, id: String, body: Bytes, replace: bool) -> ApiResult {
-    let body = parse_body(&body)?.unwrap_or(Value::Object(Default::default()));
+/// One update or replace of a user, as asked for.
+struct Write {
+    id: String,
+    body: Bytes,
+    replace: bool,
+    /// The `If-Match` header: the ETag the caller expects the user to have.
+    if_match: Option<String>,
+}
+
+fn if_match(headers: &HeaderMap) -> Option<String> {
+    let v = headers.get(header::IF_MATCH)?.to_str().ok()?;
+    Some(v.trim().to_string())
+}
+
+async fn write(s: Arc<Shared>, ctx: Ctx, req: Write) -> ApiResult {
+    let body = parse_body(&req.body)?.unwrap_or(Value::Object(Default::default()));
     let mut w = lock(&s.world);
     let key = w
         .org
-        .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
-    update_user(&mut w, &key, &body, replace, &ctx.request_id)?;
-    ok(render::user(&w.org.users[&key], &w.org, &s.base_url, true))
+        .user_key(&req.id)
+        .ok_or_else(|| ApiError::not_found(&req.id, "User"))?;
+    let etag = render::user_etag(&w.org.users[&key]);
+    if req.if_match.is_some_and(|m| m != "*" && m != etag) {
+        return Err(ApiError::new(412, "E0000231", "ETag value doesn't match."));
+    }
+    update_user(&mut w, &key, &body, req.replace, &ctx.request_id)?;
+    let u = &w.org.users[&key];
+    let mut r = ok(render::user(u, &w.org, &s.base_url, true))?;
+    if let Ok(v) = HeaderValue::from_str(&render::user_etag(u)) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    Ok(r)
 }
 
 pub async fn update(
     State(s): State<Arc<Shared>>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    write(s, ctx, id, body, false).await
+    let if_match = if_match(&headers);
+    let req = Write {
+        id,
+        body,
+        replace: false,
+        if_match,
+    };
+    write(s, ctx, req).await
 }
 
 pub async fn replace(
     State(s): State<Arc<Shared>>,
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult {
-    write(s, ctx, id, body, true).await
+    let if_match = if_match(&headers);
+    let req = Write {
+        id,
+        body,
+        replace: true,
+        if_match,
+    };
+    write(s, ctx, req).await
 }
 
 /// Remove a user and every membership and assignment it had.
 pub fn remove_user(w: &mut World, key: &str) -> Option<u32> {
+    w.search
+        .before_write(key, w.org.users.get(key), super::util::now_ms());
     let u = w.org.users.remove(key)?;
     w.org.logins.remove(&u.login().to_lowercase());
     for g in w.org.groups.values_mut() {
@@ -364,10 +407,10 @@ pub async fn delete(
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let now = now_ms();
-    let Some(u) = w.org.users.get_mut(&key) else {
-        return Err(ApiError::not_found(&id));
+    let Some(u) = w.user_mut(&key) else {
+        return Err(ApiError::not_found(&id, "User"));
     };
     if u.status != Status::Deprovisioned {
         u.status = Status::Deprovisioned;

@@ -12,8 +12,10 @@ use super::model::{Org, Status, User};
 use super::render;
 use super::respond::{ApiError, ApiResult, Params, ok, page};
 use super::scim::Tree;
+use super::search_index::SearchIndex;
 use super::state::{Shared, World, lock};
 use super::user_query::{self, Pred, Sort};
+use super::util::now_ms;
 
 const PATH: &str = "/api/v1/users";
 
@@ -29,9 +31,14 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
     let p = Params::parse(raw.as_deref());
     let mut guard = lock(&s.world);
     let World {
-        org, sort_cache, ..
+        org,
+        sort_cache,
+        search,
+        ..
     } = &mut *guard;
     let org = &*org;
+    search.settle(now_ms());
+    let search = &*search;
     let render = |us: Vec<&User>| {
         us.into_iter()
             .map(|u| render::user(u, org, &s.base_url, false))
@@ -49,6 +56,11 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
     }
     let limit = p.limit(200, 200)?;
     let tree = match (p.get("search"), p.get("filter")) {
+        (Some(_), Some(_)) => {
+            return Err(bad_search(
+                "search and filter cannot be used together; put every condition in search".into(),
+            ));
+        }
         (Some(e), _) => Some(user_query::compile_search(e).map_err(bad_search)?),
         (None, Some(e)) => Some(user_query::compile_filter(e).map_err(bad_search)?),
         (None, None) => None,
@@ -66,7 +78,13 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
             desc: false,
         }
     };
-    let (users, next) = searched_page(org, sort_cache, &tree, &sort, p.get("after"), limit)?;
+    let q = Searched {
+        tree: &tree,
+        sort: &sort,
+        after: p.get("after"),
+        limit,
+    };
+    let (users, next) = searched_page(search, org, sort_cache, &q)?;
     let next = next.map(|c| p.with_after(&c, &[]));
     page(&s.base_url, PATH, raw.as_deref(), render(users), next)
 }
@@ -115,21 +133,30 @@ fn plain_page<'a>(
     Ok((users, next))
 }
 
+/// A `search` or `filter` query, ready to run.
+struct Searched<'q> {
+    tree: &'q Tree<Pred>,
+    sort: &'q Sort,
+    after: Option<&'q str>,
+    limit: usize,
+}
+
+/// One page of a search, read from the (possibly lagging) search index.
 fn searched_page<'a>(
+    search: &'a SearchIndex,
     org: &'a Org,
     cache: &mut Option<user_query::SortIndex>,
-    tree: &Tree<Pred>,
-    sort: &Sort,
-    after: Option<&str>,
-    limit: usize,
+    q: &Searched<'_>,
 ) -> Result<(Vec<&'a User>, Option<String>), ApiError> {
-    let after = match after {
+    let (tree, sort, limit) = (q.tree, q.sort, q.limit);
+    let after = match q.after {
         None => None,
         Some(c) => Some(user_query::decode_pos(c).ok_or_else(bad_cursor)?),
     };
     let keep = |u: &User| tree.eval(&|p: &Pred| user_query::test(p, u, org));
-    let idx = user_query::index(cache, org, &sort.by);
-    let (users, more) = user_query::sorted_page(idx, org, &keep, sort.desc, after.as_ref(), limit);
+    let view = search.view(org);
+    let idx = user_query::index(cache, view, search.generation, &sort.by);
+    let (users, more) = user_query::sorted_page(idx, view, &keep, sort.desc, after.as_ref(), limit);
     let next = match users.last() {
         Some(last) if more => Some(user_query::encode_pos(
             &user_query::key_of(last, org, &sort.by),
@@ -145,10 +172,10 @@ pub async fn get(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiRes
     let key = w
         .org
         .user_key(&id)
-        .ok_or_else(|| ApiError::not_found(&id))?;
+        .ok_or_else(|| ApiError::not_found(&id, "User"))?;
     let u = &w.org.users[&key];
     let mut r = ok(render::user(u, &w.org, &s.base_url, true))?;
-    if let Ok(v) = HeaderValue::from_str(&format!("W/\"{}\"", u.last_updated)) {
+    if let Ok(v) = HeaderValue::from_str(&render::user_etag(u)) {
         r.headers_mut().insert(header::ETAG, v);
     }
     Ok(r)

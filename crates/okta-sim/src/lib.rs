@@ -2,8 +2,9 @@
 //! [`spawn`] starts one on port 0 inside the current runtime, [`run`] serves one on a listener
 //! you bound until a shutdown future resolves. Everything it returns is generated from the
 //! seed, and it behaves like Okta where integrations break: late System Log events, equal
-//! timestamps across page boundaries, rate limits, and DEPROVISIONED users hidden from plain
-//! listings. With [`SimConfig::oauth_apps`] it is also Okta's org authorization server
+//! timestamps across page boundaries, per-bucket rate limits, a users search index that lags
+//! writes, failed writes that were applied anyway, asynchronous lifecycle changes, and
+//! DEPROVISIONED users hidden from plain listings. With [`SimConfig::oauth_apps`] it is also Okta's org authorization server
 //! (`/oauth2/v1/token`, `/authorize`, `/revoke`, DPoP), and `/api/v1` accepts the access
 //! tokens it issues, scope by scope.
 
@@ -42,8 +43,10 @@ mod pipeline;
 mod render;
 mod respond;
 mod scim;
+mod search_index;
 mod server;
 mod state;
+mod transitions;
 mod user_query;
 mod util;
 
@@ -53,8 +56,9 @@ pub use oauth::{
 };
 use state::{Control, Settings, Shared, World};
 
-/// The per-bucket limit when none is configured.
-pub const DEFAULT_RATE_LIMIT: u32 = 100_000;
+/// The per-bucket limit when none is configured: effectively unlimited.
+pub const DEFAULT_RATE_LIMIT: u32 = limits::UNLIMITED;
+pub use limits::{Bucket, RateLimits};
 
 /// What to generate and how to behave.
 #[derive(Debug, Clone)]
@@ -65,16 +69,28 @@ pub struct SimConfig {
     pub groups: usize,
     pub apps: usize,
     pub seed: u64,
-    /// Requests per window per bucket; `None` = [`DEFAULT_RATE_LIMIT`].
+    /// Requests per window for every bucket; `None` = [`rate_limits`](Self::rate_limits), or
+    /// [`DEFAULT_RATE_LIMIT`] without them.
     pub rate_limit: Option<u32>,
+    /// Okta's per-bucket limits (a developer org's, scaled, with overrides); `None` = none
+    /// asked for. Overrides win over [`rate_limit`](Self::rate_limit) too.
+    pub rate_limits: Option<RateLimits>,
     /// Length of a rate-limit window (whole seconds).
     pub rate_window: Duration,
-    /// Requests in flight allowed at once; `None` = unlimited.
+    /// Requests in flight allowed at once; `None` = unlimited, or a developer org's 35 when
+    /// [`rate_limits`](Self::rate_limits) are asked for.
     pub concurrency_limit: Option<u32>,
     /// Share of API requests that fail (0.0..=1.0).
     pub fail_rate: f64,
     /// Maximum delay between an event's `published` time and when it becomes visible.
     pub log_lag_seconds: u64,
+    /// Maximum delay before a write to a user shows in users `search` and `filter` (each
+    /// write gets a random delay up to this); plain listings and GET by id are immediate.
+    pub search_lag: Duration,
+    /// How long Okta's asynchronous lifecycle changes (activation; deactivation with
+    /// `Prefer: respond-async`) take, showing `transitioningToStatus` meanwhile; zero = done
+    /// before the answer.
+    pub transition: Duration,
     /// The API token accepted in `Authorization: SSWS …` (also `SSWS…`) or `Bearer …`.
     pub token: String,
     /// Anchor for generated timestamps; `None` = now.
@@ -100,10 +116,13 @@ impl Default for SimConfig {
             apps: 10,
             seed: 7,
             rate_limit: None,
+            rate_limits: None,
             rate_window: Duration::from_secs(60),
             concurrency_limit: None,
             fail_rate: 0.0,
             log_lag_seconds: 0,
+            search_lag: Duration::ZERO,
+            transition: Duration::ZERO,
             token: default_token(7),
             now: None,
             oauth_apps: vec![],
@@ -180,10 +199,18 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
             logs,
             sort_cache: None,
             minted: 0,
+            transitions: transitions::Transitions::new(config.transition.as_millis() as i64),
+            search: search_index::SearchIndex::new(
+                config.seed,
+                config.search_lag.as_millis() as i64,
+            ),
         }),
         settings: Mutex::new(Settings {
-            rate_limit: config.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT),
-            concurrency_limit: config.concurrency_limit,
+            limits: limits::Limits::resolve(config.rate_limit, config.rate_limits.as_ref()),
+            concurrency_limit: config.concurrency_limit.or(config
+                .rate_limits
+                .as_ref()
+                .map(|_| okta_buckets::DEVELOPER_CONCURRENCY)),
             fail_rate: config.fail_rate.clamp(0.0, 1.0),
             log_lag_seconds: config.log_lag_seconds,
             dpop_nonce_on_api: false,

@@ -1,44 +1,78 @@
-//! Okta's rate limiting as pure decisions: which bucket a request falls in, and the fixed
+//! Okta's rate limiting as pure decisions: how many requests each bucket allows (the shared
+//! table in `okta_buckets`, scaled, overridden, or one number for all), and the fixed
 //! per-bucket windows that open at the bucket's first request (not on the clock's minute).
 
 use std::collections::HashMap;
 
-/// The rate-limit buckets of Okta's management API (API-NOTES §2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Bucket {
-    UsersCollection,
-    UserGet,
-    UserWrite,
-    Logs,
-    GroupsCollection,
-    GroupById,
-    Apps,
-    AppById,
-    Other,
-    /// The org authorization server, `/oauth2/v1/*`.
-    OAuth2,
+pub use okta_buckets::Bucket;
+
+/// The per-bucket limit when none is configured: effectively unlimited.
+pub const UNLIMITED: u32 = 100_000;
+
+/// Okta's per-bucket limits as asked for: the developer org's published per-minute limits
+/// times `multiplier` (at least 1 each), then `overrides` bucket by bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimits {
+    pub multiplier: f64,
+    pub overrides: Vec<(Bucket, u32)>,
 }
 
-/// Classify a request by method and path (without query).
-pub fn classify(method: &str, path: &str) -> Bucket {
-    if path.starts_with("/oauth2/") {
-        return Bucket::OAuth2;
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            multiplier: 1.0,
+            overrides: vec![],
+        }
     }
-    let rest = path
-        .trim_end_matches('/')
-        .strip_prefix("/api/v1/")
-        .unwrap_or("");
-    let segs: Vec<&str> = rest.split('/').collect();
-    match segs.as_slice() {
-        ["users"] => Bucket::UsersCollection,
-        ["users", _] if method == "GET" => Bucket::UserGet,
-        ["users", _, ..] if method != "GET" => Bucket::UserWrite,
-        ["logs", ..] => Bucket::Logs,
-        ["groups"] => Bucket::GroupsCollection,
-        ["groups", _, ..] => Bucket::GroupById,
-        ["apps", _] if matches!(method, "GET" | "PUT" | "DELETE") => Bucket::AppById,
-        ["apps", ..] => Bucket::Apps,
-        _ => Bucket::Other,
+}
+
+/// Requests per window, bucket by bucket.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits(HashMap<Bucket, u32>);
+
+impl Limits {
+    /// The same number for every bucket.
+    pub fn uniform(n: u32) -> Limits {
+        Limits(Bucket::ALL.iter().map(|b| (*b, n)).collect())
+    }
+
+    /// From a config: `uniform` (if any) for every bucket, else Okta's table scaled by the
+    /// profile's multiplier, else [`UNLIMITED`]; the profile's overrides win over both.
+    pub fn resolve(uniform: Option<u32>, profile: Option<&RateLimits>) -> Limits {
+        let mut l = match (uniform, profile) {
+            (Some(n), _) => Limits::uniform(n),
+            (None, Some(p)) => Limits(
+                Bucket::ALL
+                    .iter()
+                    .map(|b| {
+                        let n = f64::from(b.developer_per_minute()) * p.multiplier;
+                        (*b, n.round().clamp(1.0, f64::from(u32::MAX)) as u32)
+                    })
+                    .collect(),
+            ),
+            (None, None) => Limits::uniform(UNLIMITED),
+        };
+        for (b, n) in profile.map(|p| p.overrides.as_slice()).unwrap_or(&[]) {
+            l.0.insert(*b, *n);
+        }
+        l
+    }
+
+    pub fn of(&self, b: Bucket) -> u32 {
+        self.0.get(&b).copied().unwrap_or(UNLIMITED)
+    }
+
+    pub fn set(&mut self, b: Bucket, n: u32) {
+        self.0.insert(b, n);
+    }
+
+    /// `{name: limit}` for every bucket, for `/__sim/settings` answers.
+    pub fn to_json(&self) -> serde_json::Value {
+        Bucket::ALL
+            .iter()
+            .map(|b| (b.name().to_string(), self.of(*b).into()))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
     }
 }
 
@@ -121,35 +155,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_fall_into_okta_buckets() {
-        let cases = [
-            ("GET", "/api/v1/users", Bucket::UsersCollection),
-            ("POST", "/api/v1/users", Bucket::UsersCollection),
-            ("GET", "/api/v1/users/00u1", Bucket::UserGet),
-            ("GET", "/api/v1/users/a%40b.com", Bucket::UserGet),
-            ("POST", "/api/v1/users/00u1", Bucket::UserWrite),
-            ("DELETE", "/api/v1/users/00u1", Bucket::UserWrite),
-            (
-                "POST",
-                "/api/v1/users/00u1/lifecycle/suspend",
-                Bucket::UserWrite,
-            ),
-            ("GET", "/api/v1/users/00u1/groups", Bucket::Other),
-            ("GET", "/api/v1/logs", Bucket::Logs),
-            ("GET", "/api/v1/groups", Bucket::GroupsCollection),
-            ("PUT", "/api/v1/groups/00g1/users/00u1", Bucket::GroupById),
-            ("GET", "/api/v1/apps", Bucket::Apps),
-            ("GET", "/api/v1/apps/0oa1", Bucket::AppById),
-            ("GET", "/api/v1/apps/0oa1/users", Bucket::Apps),
-            ("POST", "/api/v1/apps/0oa1", Bucket::Apps),
-            ("GET", "/api/v1/eventHooks", Bucket::Other),
-            ("GET", "/api/v1/meta/types/user", Bucket::Other),
-            ("POST", "/oauth2/v1/token", Bucket::OAuth2),
-            ("GET", "/oauth2/v1/authorize", Bucket::OAuth2),
-        ];
-        for (m, p, want) in cases {
-            assert_eq!(classify(m, p), want, "{m} {p}");
-        }
+    fn limits_are_okta_s_table_scaled_unless_one_number_is_given_and_overrides_win() {
+        let profile = RateLimits {
+            multiplier: 0.1,
+            overrides: vec![(Bucket::Users, 7)],
+        };
+        let l = Limits::resolve(None, Some(&profile));
+        assert_eq!(l.of(Bucket::Logs), 2, "20 a minute, a tenth");
+        assert_eq!(l.of(Bucket::Api), 10);
+        assert_eq!(l.of(Bucket::Users), 7, "the override");
+        let one = RateLimits::default();
+        assert_eq!(Limits::resolve(None, Some(&one)).of(Bucket::OAuth2), 300);
+        let tiny = RateLimits {
+            multiplier: 0.001,
+            overrides: vec![],
+        };
+        assert_eq!(Limits::resolve(None, Some(&tiny)).of(Bucket::Logs), 1);
+        let l = Limits::resolve(Some(5), Some(&profile));
+        assert_eq!((l.of(Bucket::Logs), l.of(Bucket::Users)), (5, 7));
+        assert_eq!(Limits::resolve(None, None).of(Bucket::Logs), UNLIMITED);
     }
 
     #[test]
@@ -171,7 +195,7 @@ mod tests {
             (false, 0, 3, 1003)
         );
         assert!(
-            l.check(Bucket::UsersCollection, t0, 3, 2000).allowed,
+            l.check(Bucket::Users, t0, 3, 2000).allowed,
             "buckets are separate"
         );
         let d = l.check(Bucket::Logs, t0 + 2001, 3, 2000);

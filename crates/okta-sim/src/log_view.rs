@@ -72,10 +72,26 @@ fn field_of(attr: &str) -> Result<Field, String> {
         a => match a.split_once('.') {
             Some(("actor", p)) => ent(p).map(Field::Actor).unwrap_or(Field::Unknown),
             Some(("target", p)) => ent(p).map(Field::Target).unwrap_or(Field::Unknown),
-            _ => Field::Unknown,
+            // Fields of Okta's LogEvent that these events leave empty match nothing.
+            Some((top, _)) if LOG_EVENT_OBJECTS.contains(&top) => Field::Unknown,
+            _ => return Err(format!("{a} is not a field of a System Log event")),
         },
     })
 }
+
+/// The object-valued top-level fields of Okta's LogEvent.
+const LOG_EVENT_OBJECTS: [&str; 10] = [
+    "actor",
+    "authenticationContext",
+    "client",
+    "debugContext",
+    "device",
+    "outcome",
+    "request",
+    "securityContext",
+    "target",
+    "transaction",
+];
 
 /// A compiled leaf of a log filter.
 #[derive(Debug, Clone)]
@@ -231,9 +247,22 @@ impl<'a> View<'a> {
         words.iter().all(|w| {
             fields
                 .iter()
-                .any(|fl| self.any_value(*fl, &|v| v.to_lowercase().contains(w.as_str())))
+                .any(|fl| self.any_value(*fl, &|v| keyword_matches(v, w)))
         })
     }
+}
+
+/// Okta's `q`: a keyword matches a whole value, a whitespace-separated word of it, or any part
+/// of such a word split at hyphens and other punctuation (case-insensitive), never a fragment.
+fn keyword_matches(value: &str, keyword: &str) -> bool {
+    let value = value.to_lowercase();
+    value == keyword
+        || value.split_whitespace().any(|word| {
+            word == keyword
+                || word
+                    .split(|c: char| !c.is_alphanumeric())
+                    .any(|part| part == keyword)
+        })
 }
 
 #[cfg(test)]
@@ -283,7 +312,7 @@ mod tests {
             (r#"not (eventType eq "user.session.start")"#, 1),
             (r#"eventType ne "user.session.start""#, 1),
             (r#"outcome.reason pr"#, 1),
-            (r#"nosuch.field eq "x""#, 0),
+            (r#"securityContext.isProxy eq "true""#, 0),
         ];
         for (f, want) in cases {
             assert_eq!(count(f), want, "{f}");
@@ -296,6 +325,8 @@ mod tests {
             r#"published gt "2024-01-01T00:00:00Z""#,
             "eventType eq",
             r#"debugContext.debugData.url co "x""#,
+            r#"colour eq "red""#,
+            r#"eventTyp eq "user.session.start""#,
         ] {
             assert!(compile_filter(f).is_err(), "{f}");
         }
@@ -314,6 +345,14 @@ mod tests {
         assert_eq!(n("TINA login"), 1);
         assert_eq!(n("tina"), 2);
         assert_eq!(n("tina nobody"), 0);
+        assert_eq!(n("tin"), 0, "a keyword, not a substring");
+        assert_eq!(n("tina@example.com"), 2, "a whole value");
+        assert!(
+            keyword_matches("Jean-Luc Picard", "luc"),
+            "a hyphenated part"
+        );
+        assert!(keyword_matches("Jean-Luc Picard", "jean-luc"));
+        assert!(!keyword_matches("Jean-Luc Picard", "pica"));
         assert!(keywords(&"w ".repeat(11)).is_err());
     }
 }

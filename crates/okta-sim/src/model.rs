@@ -109,6 +109,9 @@ pub struct User {
     pub factors: u8,
     /// Index of this user in the System Log entity table.
     pub ent: u32,
+    /// The status an asynchronous lifecycle change is taking the user to (Okta's
+    /// `transitioningToStatus`); `None` when nothing is running.
+    pub transitioning: Option<Status>,
 }
 
 impl User {
@@ -131,6 +134,7 @@ impl User {
             profile,
             factors: 0,
             ent: 0,
+            transitioning: None,
         }
     }
 
@@ -242,12 +246,27 @@ pub struct Org {
 }
 
 impl Org {
-    /// Find a user by id or login (case-insensitive), as `GET /api/v1/users/{idOrLogin}` does.
+    /// Find a user by id, login or login shortname (the part before `@`, when only one login
+    /// has it), all but the id case-insensitive, as `GET /api/v1/users/{idOrLogin}` does.
     pub fn user_key(&self, id_or_login: &str) -> Option<String> {
         if self.users.contains_key(id_or_login) {
             return Some(id_or_login.to_string());
         }
-        self.logins.get(&id_or_login.to_lowercase()).cloned()
+        let lower = id_or_login.to_lowercase();
+        if let Some(id) = self.logins.get(&lower) {
+            return Some(id.clone());
+        }
+        if lower.contains('@') {
+            return None;
+        }
+        let mut short = self
+            .logins
+            .iter()
+            .filter(|(login, _)| login.split_once('@').is_some_and(|(l, _)| l == lower));
+        match (short.next(), short.next()) {
+            (Some((_, id)), None) => Some(id.clone()),
+            _ => None,
+        }
     }
 
     pub fn type_id(&self, idx: u16) -> &str {

@@ -202,6 +202,7 @@ fn new_user(rng: &mut Rng, n: u64, created: i64, last_updated: i64, now: i64, ty
             .then(|| (*rng.pick(RECOVERY_QUESTIONS)).into()),
         password: None,
         profile: profile_for(n, rng),
+        transitioning: None,
         factors: 0,
         ent: 0,
     };

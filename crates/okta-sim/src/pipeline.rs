@@ -1,7 +1,8 @@
 //! The path every `/api/v1` request takes before its handler, in Okta's order: record and
 //! count it, enforce concurrency, authenticate (API token or OAuth access token) and check
 //! the token's scopes, demand a length, apply the rate-limit bucket, serve a scripted
-//! response or an injected fault, then stamp the common headers.
+//! response or an injected fault (half the failed writes applied first, their answer lost, as
+//! can happen on Okta), then stamp the common headers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +15,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::limits::{Decision, classify};
+use super::limits::{Bucket, Decision};
 use super::listener::ConnHandle;
 use super::oauth::{self, Denial};
 use super::respond::{ApiError, json_body};
@@ -38,6 +39,18 @@ pub enum Fault {
     Slow(u64),
     Truncate,
     Drop,
+}
+
+/// Whether a write that fails with `f` is applied before the failure (as on Okta, where a
+/// write can succeed and its answer be lost): half of the 500s, 502s, 503s and dropped
+/// connections, decided from the seed and the request number alone.
+pub fn applied_anyway(seed: u64, n: u64, f: Fault, method: &Method) -> bool {
+    let write = matches!(*method, Method::POST | Method::PUT | Method::DELETE);
+    let lossy = matches!(
+        f,
+        Fault::Internal | Fault::BadGateway | Fault::Unavailable | Fault::Drop
+    );
+    write && lossy && mix2(seed ^ 0xA991, n).is_multiple_of(2)
 }
 
 /// Decide, from the seed and the request number alone, whether and how a request fails.
@@ -164,18 +177,25 @@ fn scripted(sc: &Scripted) -> Response {
     r
 }
 
-async fn apply_fault(
-    s: &Shared,
-    f: Fault,
-    conn: &ConnHandle,
-    req: Request,
-    next: Next,
-) -> Response {
+/// One request that fault injection hit.
+struct Faulted<'a> {
+    fault: Fault,
+    /// Run the handler (and so apply a write) before failing.
+    apply_first: bool,
+    conn: &'a ConnHandle,
+}
+
+async fn apply_fault(s: &Shared, hit: Faulted<'_>, req: Request, next: Next) -> Response {
+    let (f, conn) = (hit.fault, hit.conn);
+    if hit.apply_first {
+        let applied = next.run(req).await.status().is_success();
+        let mut c = lock(&s.control);
+        c.faults += 1;
+        c.faults_applied += u64::from(applied);
+        return failure(f, conn);
+    }
     lock(&s.control).faults += 1;
     match f {
-        Fault::Internal => ApiError::new(500, "E0000009", "Internal Server Error").into_response(),
-        Fault::BadGateway => html(502, "Bad Gateway"),
-        Fault::Unavailable => html(503, "Service Temporarily Unavailable"),
         Fault::Slow(ms) => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             next.run(req).await
@@ -190,10 +210,20 @@ async fn apply_fault(
                 .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
             r
         }
+        _ => failure(f, conn),
+    }
+}
+
+/// The answer of a lossy fault: an error page, or a connection closed without an answer.
+fn failure(f: Fault, conn: &ConnHandle) -> Response {
+    match f {
+        Fault::BadGateway => html(502, "Bad Gateway"),
+        Fault::Unavailable => html(503, "Service Temporarily Unavailable"),
         Fault::Drop => {
             conn.drop_connection();
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+        _ => ApiError::new(500, "E0000009", "Internal Server Error").into_response(),
     }
 }
 
@@ -226,10 +256,11 @@ fn admit(
     now: i64,
 ) -> Result<Decision, (Refusal, Decision)> {
     let settings = s.settings();
-    let bucket = classify(parts.method.as_str(), parts.uri.path());
+    let bucket = Bucket::of(parts.method.as_str(), parts.uri.path());
+    let limit = settings.limits.of(bucket);
     let peek = lock(&s.control)
         .limiter
-        .peek(bucket, now, settings.rate_limit, s.rate_window_ms);
+        .peek(bucket, now, limit, s.rate_window_ms);
     if settings.concurrency_limit.is_some_and(|c| in_flight > c) {
         lock(&s.control).rate_limited += 1;
         let reset = now.div_euclid(1000) + 1;
@@ -253,7 +284,7 @@ fn admit(
     }
     let d = lock(&s.control)
         .limiter
-        .check(bucket, now, settings.rate_limit, s.rate_window_ms);
+        .check(bucket, now, limit, s.rate_window_ms);
     if !d.allowed {
         lock(&s.control).rate_limited += 1;
         return Err((Refusal::TooMany, d));
@@ -307,6 +338,7 @@ pub async fn api(
         );
     };
     record(&s, &parts.method, &parts.uri, &parts.headers, &bytes);
+    lock(&s.world).settle_transitions(now);
     let (_guard, in_flight) = s.enter();
     let d = match admit(&s, &parts, in_flight, now) {
         Ok(d) => d,
@@ -321,16 +353,29 @@ pub async fn api(
     });
     let req = Request::from_parts(parts, Body::from(bytes));
     let r = match fault_for(s.seed, n, s.settings().fail_rate) {
-        Some(f) => apply_fault(&s, f, &conn, req, next).await,
+        Some(fault) => {
+            let apply_first = applied_anyway(s.seed, n, fault, req.method());
+            let hit = Faulted {
+                fault,
+                apply_first,
+                conn: &conn,
+            };
+            apply_fault(&s, hit, req, next).await
+        }
         None => next.run(req).await,
     };
     stamp(r, &rid, d)
 }
 
-/// Unknown paths under `/api/v1`.
+/// Unknown paths under `/api/v1`: 404 E0000008.
 pub async fn not_found() -> Response {
+    ApiError::path_not_found().into_response()
+}
+
+/// A known path with a method it does not take: 405 E0000022.
+pub async fn method_not_allowed() -> Response {
     ApiError::new(
-        404,
+        405,
         "E0000022",
         "The endpoint does not support the provided HTTP method",
     )
@@ -367,6 +412,18 @@ mod tests {
         for (p, want) in cases {
             assert_eq!(route_template(p), want);
         }
+    }
+
+    #[test]
+    fn half_the_lossy_failures_of_writes_are_applied_and_never_those_of_reads() {
+        let (post, get) = (Method::POST, Method::GET);
+        let applied = (0..1000)
+            .filter(|n| applied_anyway(7, *n, Fault::Internal, &post))
+            .count();
+        assert!((400..600).contains(&applied), "{applied}");
+        assert!((0..1000).all(|n| !applied_anyway(7, n, Fault::Drop, &get)));
+        assert!((0..1000).all(|n| !applied_anyway(7, n, Fault::Truncate, &post)));
+        assert!((0..1000).any(|n| applied_anyway(7, n, Fault::Drop, &Method::DELETE)));
     }
 
     #[test]

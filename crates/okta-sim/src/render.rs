@@ -61,6 +61,11 @@ fn lifecycle_links(u: &User, base: &str, links: &mut Map<String, Value>) {
     );
 }
 
+/// A user's `ETag`: it changes whenever the user does.
+pub fn user_etag(u: &User) -> String {
+    format!("W/\"{}\"", u.last_updated)
+}
+
 /// A user; `full` adds the status-dependent links a single GET returns.
 pub fn user(u: &User, org: &Org, base: &str, full: bool) -> Value {
     let mut links = Map::new();
@@ -90,6 +95,9 @@ pub fn user(u: &User, org: &Org, base: &str, full: bool) -> Value {
     });
     if let Some(r) = u.realm_idx.and_then(|i| org.realms.get(i as usize)) {
         v["realmId"] = json!(r.id);
+    }
+    if let Some(to) = u.transitioning {
+        v["transitioningToStatus"] = json!(to.as_str());
     }
     v
 }
@@ -174,14 +182,24 @@ pub fn factor_id(user_id: &str, kind: usize) -> String {
     )
 }
 
+/// A phone number as E.164 (`+` and up to 15 digits), the form Okta's factors use.
+fn e164(phone: &str) -> String {
+    let digits: String = phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(15)
+        .collect();
+    format!("+{digits}")
+}
+
 pub fn factor(u: &User, kind: usize, base: &str) -> Value {
     let id = factor_id(&u.id, kind);
     let t = fmt_ms(u.activated.unwrap_or(u.created));
-    let phone = u
-        .profile
-        .get_str("mobilePhone")
-        .unwrap_or("+1-555-000-0000")
-        .to_string();
+    let phone = e164(
+        u.profile
+            .get_str("mobilePhone")
+            .unwrap_or("+1 555 000 0000"),
+    );
     let email = u.profile.get_str("email").unwrap_or("").to_string();
     let (profile, vendor) = match FACTOR_KINDS[kind] {
         "sms" => (json!({"phoneNumber": phone}), "OKTA"),

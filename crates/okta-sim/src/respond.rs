@@ -1,12 +1,14 @@
 //! Building responses the way Okta shapes them: the error object, JSON bodies, query
 //! parameters, page-size rules and absolute `Link` headers (one header line per relation).
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use axum::body::Bytes;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::util::{Rng, hex_id, now_ms};
+use super::util::{Rng, hex_id, mix2, now_ms};
 
 /// An Okta error response.
 #[derive(Debug, Clone)]
@@ -34,12 +36,18 @@ impl ApiError {
         self
     }
 
-    pub fn not_found(what: &str) -> Self {
+    /// E0000007 naming the missing resource and its kind (`User`, `UserGroup`, …), as Okta does.
+    pub fn not_found(what: &str, kind: &str) -> Self {
         ApiError::new(
             404,
             "E0000007",
-            format!("Not found: Resource not found: {what} (User)"),
+            format!("Not found: Resource not found: {what} ({kind})"),
         )
+    }
+
+    /// E0000008: no such endpoint.
+    pub fn path_not_found() -> Self {
+        ApiError::new(404, "E0000008", "The requested path was not found")
     }
 
     /// E0000001 with one cause, e.g. `validation("login", "login: An object …")`.
@@ -57,7 +65,10 @@ impl ApiError {
             .iter()
             .map(|c| json!({"errorSummary": c}))
             .collect();
-        let id = format!("oae{}", hex_id(&mut Rng::new(now_ms() as u64), 10));
+        // Unique even for errors within the same millisecond.
+        static SERIAL: AtomicU64 = AtomicU64::new(0);
+        let n = SERIAL.fetch_add(1, Ordering::Relaxed);
+        let id = format!("oae{}", hex_id(&mut Rng::new(mix2(now_ms() as u64, n)), 10));
         json!({"errorCode": self.code, "errorSummary": self.summary, "errorLink": self.code,
             "errorId": id, "errorCauses": causes})
     }

@@ -95,7 +95,7 @@ fn api_routes() -> Router<Arc<Shared>> {
         .route("/api/v1/realms", get(api_misc::realms))
         .route("/api/v1/meta/types/user", get(api_misc::user_types))
         .fallback(pipeline::not_found)
-        .method_not_allowed_fallback(pipeline::not_found)
+        .method_not_allowed_fallback(pipeline::method_not_allowed)
 }
 
 fn admin_routes() -> Router<Arc<Shared>> {

@@ -9,9 +9,9 @@ use std::sync::{Mutex, MutexGuard};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::limits::Limiter;
+use super::limits::{Limiter, Limits};
 use super::logs::LogStore;
-use super::model::Org;
+use super::model::{Org, User};
 
 /// The org plus its log: every write changes both under one lock.
 pub struct World {
@@ -21,12 +21,17 @@ pub struct World {
     pub sort_cache: Option<super::user_query::SortIndex>,
     /// Ids minted through the API so far; each new id is derived from this count.
     pub minted: u64,
+    /// Lifecycle changes still running.
+    pub transitions: super::transitions::Transitions,
+    /// What users `search` and `filter` read: the org, some writes behind.
+    pub search: super::search_index::SearchIndex,
 }
 
 /// Settings that `POST /__sim/settings` may change while running.
 #[derive(Debug, Clone)]
 pub struct Settings {
-    pub rate_limit: u32,
+    /// Requests per window, bucket by bucket.
+    pub limits: Limits,
     pub concurrency_limit: Option<u32>,
     pub fail_rate: f64,
     pub log_lag_seconds: u64,
@@ -69,6 +74,8 @@ pub struct Control {
     pub requests_total: u64,
     pub rate_limited: u64,
     pub faults: u64,
+    /// Failed writes that were applied before their failure.
+    pub faults_applied: u64,
     pub recorded: VecDeque<Recorded>,
     pub script: VecDeque<Scripted>,
 }
@@ -146,6 +153,14 @@ impl Drop for InFlight<'_> {
 }
 
 impl World {
+    /// The user at `key`, to change: the search index keeps its old version for a while.
+    pub fn user_mut(&mut self, key: &str) -> Option<&mut User> {
+        let old = self.org.users.get(key)?;
+        self.search
+            .before_write(key, Some(old), super::util::now_ms());
+        self.org.users.get_mut(key)
+    }
+
     /// A new object id (`prefix` plus base62) from the seed and a running count, so objects
     /// created in the same millisecond never share an id.
     pub fn mint_id(&mut self, prefix: &str) -> String {

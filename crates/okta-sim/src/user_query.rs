@@ -7,6 +7,7 @@ use std::borrow::Cow;
 use super::cursor;
 use super::model::{Org, PVal, User};
 use super::scim::{self, Lit, Op, Tree};
+use super::search_index::View;
 use super::util::parse_ms;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +98,13 @@ pub fn compile_search(expr: &str) -> Result<Tree<Pred>, String> {
     t.compile(&|c: &scim::Cond| {
         if matches!(c.op, Op::Ne | Op::Ew) {
             return Err(format!("operator {:?} is not supported", c.op));
+        }
+        let co_ok = ["profile.firstName", "profile.lastName", "profile.email", "profile.login"];
+        if c.op == Op::Co && !co_ok.contains(&c.attr.as_str()) {
+            return Err(format!(
+                "co is supported only on profile.firstName, profile.lastName, profile.email and profile.login, not {}",
+                c.attr
+            ));
         }
         leaf(c, true)
     })
@@ -279,7 +287,8 @@ pub fn decode_pos(c: &str) -> Option<(Key<'static>, String)> {
 /// of a sorted search costs a binary search plus the page, not a pass over every user.
 #[derive(Debug)]
 pub struct SortIndex {
-    version: u64,
+    /// The org's version and the search index's generation it was built at.
+    version: (u64, u64),
     by: Field,
     entries: Vec<(Key<'static>, Box<str>)>,
 }
@@ -291,20 +300,27 @@ fn owned(k: Key<'_>) -> Key<'static> {
     }
 }
 
-/// The index for `by`, from the cache when the org has not changed since it was built.
-pub fn index<'c>(cache: &'c mut Option<SortIndex>, org: &Org, by: &Field) -> &'c SortIndex {
+/// The index for `by` over the users a search sees, from the cache when neither the org nor
+/// the search index has changed since it was built.
+pub fn index<'c>(
+    cache: &'c mut Option<SortIndex>,
+    users: View<'_>,
+    generation: u64,
+    by: &Field,
+) -> &'c SortIndex {
+    let version = (users.org.version, generation);
     let fresh = cache
         .as_ref()
-        .is_some_and(|c| c.version == org.version && c.by == *by);
+        .is_some_and(|c| c.version == version && c.by == *by);
     if !fresh {
-        let mut entries: Vec<(Key<'static>, Box<str>)> = org
-            .users
-            .values()
+        let org = users.org;
+        let mut entries: Vec<(Key<'static>, Box<str>)> = users
+            .users()
             .map(|u| (owned(key_of(u, org, by)), u.id.as_str().into()))
             .collect();
         entries.sort_unstable();
         *cache = Some(SortIndex {
-            version: org.version,
+            version,
             by: by.clone(),
             entries,
         });
@@ -318,7 +334,7 @@ pub fn index<'c>(cache: &'c mut Option<SortIndex>, org: &Org, by: &Field) -> &'c
 /// One page of matching users in (key, id) order after `after`, and whether more follow.
 pub fn sorted_page<'a>(
     idx: &SortIndex,
-    org: &'a Org,
+    users: View<'a>,
     keep: &dyn Fn(&User) -> bool,
     desc: bool,
     after: Option<&(Key<'static>, String)>,
@@ -335,7 +351,7 @@ pub fn sorted_page<'a>(
         }
     };
     let users = |slice: &'_ [(Key<'static>, Box<str>)]| -> Vec<&'a User> {
-        let found = |(_, id): &(Key<'static>, Box<str>)| org.users.get(&**id).filter(|u| keep(u));
+        let found = |(_, id): &(Key<'static>, Box<str>)| users.get(id).filter(|u| keep(u));
         if desc {
             slice
                 .iter()

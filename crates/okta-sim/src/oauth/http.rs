@@ -77,7 +77,7 @@ pub(crate) async fn middleware(
         let d = lock(&s.control).limiter.peek(
             Bucket::OAuth2,
             now,
-            settings.rate_limit,
+            settings.limits.of(Bucket::OAuth2),
             s.rate_window_ms,
         );
         return finish(e.into_response(), &rid, d);
@@ -89,10 +89,12 @@ pub(crate) async fn middleware(
         &masked_headers(&parts.headers),
         &masked_body(&bytes),
     );
-    let d =
-        lock(&s.control)
-            .limiter
-            .check(Bucket::OAuth2, now, settings.rate_limit, s.rate_window_ms);
+    let d = lock(&s.control).limiter.check(
+        Bucket::OAuth2,
+        now,
+        settings.limits.of(Bucket::OAuth2),
+        s.rate_window_ms,
+    );
     if !d.allowed {
         lock(&s.control).rate_limited += 1;
         let summary = "API call exceeded rate limit due to too many requests.";

@@ -130,12 +130,14 @@ fn sorted_pages_visit_every_user_once_even_with_equal_keys() {
             desc,
         };
         let mut cache = None;
-        let idx = index(&mut cache, &org, &sort.by);
+        let search = crate::search_index::SearchIndex::new(7, 0);
+        let view = search.view(&org);
+        let idx = index(&mut cache, view, 0, &sort.by);
         let keep = |u: &User| u.status.as_str() != "STAGED";
         let mut seen = Vec::new();
         let mut after: Option<(Key<'static>, String)> = None;
         loop {
-            let (page, more) = sorted_page(idx, &org, &keep, desc, after.as_ref(), 7);
+            let (page, more) = sorted_page(idx, view, &keep, desc, after.as_ref(), 7);
             seen.extend(page.iter().map(|u| u.id.clone()));
             let Some(last) = page.last() else { break };
             let c = encode_pos(&key_of(last, &org, &sort.by), &last.id);
