@@ -790,7 +790,10 @@ mod tests {
         hooked.stream = stream::EVENT_HOOK.into();
         f.store.upsert(&[polled, hooked]).unwrap();
         assert_eq!(
-            strings(&f.store, "SELECT outcome || ' ' || received_via FROM system_log"),
+            strings(
+                &f.store,
+                "SELECT outcome || ' ' || received_via FROM system_log"
+            ),
             ["SUCCESS system_log"]
         );
     }

@@ -291,7 +291,12 @@ mod tests {
         assert!(s.inbox_batch(10).unwrap().deltas.is_empty());
         let stats = s.receiver_stats().unwrap();
         assert_eq!(
-            (stats.deliveries, stats.events, stats.inbox, stats.mirrored_via_hook),
+            (
+                stats.deliveries,
+                stats.events,
+                stats.inbox,
+                stats.mirrored_via_hook
+            ),
             (2, 4, 0, 3)
         );
         assert!(stats.last_delivery_at.is_some());
