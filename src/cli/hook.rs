@@ -15,12 +15,12 @@ use super::sync::{Target, signals};
 use super::{Context, input};
 use crate::config::{Config, HookSettings, TlsFiles};
 use crate::hook::register::{self, Wanted};
-use crate::hook::{self, HookListener, Outputs, Receiver, Workers};
+use crate::hook::{self, HookListener, Outputs, Running};
 use crate::poll::{Shutdown, stopped};
 use crate::systemd::{Notice, Notifier, Systemd};
 
-/// How long the receiver's threads get to commit and emit what is in flight at shutdown.
-const STOP_DEADLINE: Duration = Duration::from_secs(8);
+/// How long requests in flight, then the receiver's threads, get to finish at shutdown.
+pub const STOP_DEADLINE: Duration = Duration::from_secs(4);
 
 /// Options for `oktasync hook`.
 #[derive(Debug, clap::Args)]
@@ -170,51 +170,34 @@ async fn serve(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
         "hook serve needs an address: pass --listen 127.0.0.1:8088 or set listen under [hook]",
     )?;
     let (outputs, _lock) = hook::open_outputs(&settings)?;
-    let shutdown = signals()?;
-    let (server, workers) = start(outputs, &hook_settings, addr, None, shutdown).await?;
+    let listener = HookListener::bind(addr, &hook_settings).await?;
+    let running = hook::spawn(outputs, &hook_settings, listener, None, until(signals()?))?;
     Systemd.notify(Notice::Ready);
-    let served = server.await.context("the hook receiver task failed")?;
+    let served = running.finish(STOP_DEADLINE).await;
     Systemd.notify(Notice::Stopping);
-    finish(workers).await;
     served
 }
 
-/// Starts the receiver on `addr`; its listener also serves `operator` (the daemon's `/metrics`,
-/// `/healthz` and `/readyz`) when given, else its own `/healthz`.
-pub async fn start(
-    outputs: Outputs,
+/// Resolves when `shutdown` fires.
+pub async fn until(mut shutdown: Shutdown) {
+    stopped(&mut shutdown).await;
+}
+
+/// The receiver inside `oktasync run`: the engine's state database and sinks, one process; its
+/// listener also serves `operator` (the daemon's `/metrics`, `/healthz`, `/readyz`) when given.
+pub async fn start_in_daemon(
+    engine: &crate::poll::Engine,
     settings: &HookSettings,
     addr: SocketAddr,
     operator: Option<axum::Router>,
     shutdown: Shutdown,
-) -> anyhow::Result<(tokio::task::JoinHandle<anyhow::Result<()>>, Workers)> {
-    let listener = HookListener::bind(addr, settings).await?;
-    let (receiver, workers) = Receiver::start(outputs, settings)?;
-    let router = receiver
-        .router()
-        .merge(operator.unwrap_or_else(hook::health_router));
-    drop(receiver);
-    let mut shutdown = shutdown;
-    let stop = async move { stopped(&mut shutdown).await };
-    let server = tokio::spawn(hook::serve(listener, router, stop));
-    Ok((server, workers))
-}
-
-/// Lets the receiver's threads commit and emit what they hold, within [`STOP_DEADLINE`].
-pub async fn finish(workers: Workers) {
-    if !workers.stop(STOP_DEADLINE).await {
-        tracing::warn!(
-            "the hook receiver did not finish emitting in time; the inbox keeps the rest for the next start"
-        );
-    }
-}
-
-/// The receiver inside `oktasync run`: the engine's state database and sinks, one process.
-pub fn outputs_of(engine: &crate::poll::Engine) -> Outputs {
-    Outputs {
+) -> anyhow::Result<Running> {
+    let outputs = Outputs {
         store: engine.store_handle(),
         sinks: engine.sinks_handle(),
         mirror_in_state: engine.mirrors_state(),
         sink_names: engine.sink_names(),
-    }
+    };
+    let listener = HookListener::bind(addr, settings).await?;
+    hook::spawn(outputs, settings, listener, operator, until(shutdown))
 }

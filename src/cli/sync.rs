@@ -87,13 +87,17 @@ pub async fn run(ctx: &Context, opts: RunOpts) -> anyhow::Result<()> {
     let shutdown = signals()?;
     let receiver = match config.hook.listen {
         Some(addr) => {
-            let outputs = super::hook::outputs_of(&engine);
             let operator = config
                 .metrics
                 .listen
                 .map(|_| endpoints::router(engine.clone()));
-            let started =
-                super::hook::start(outputs, &config.hook, addr, operator, shutdown.clone());
+            let started = super::hook::start_in_daemon(
+                &engine,
+                &config.hook,
+                addr,
+                operator,
+                shutdown.clone(),
+            );
             Some(started.await?)
         }
         None => None,
@@ -119,13 +123,10 @@ pub async fn run(ctx: &Context, opts: RunOpts) -> anyhow::Result<()> {
             Err(_) => tracing::warn!("the metrics listener did not stop within 2 s"),
         }
     }
-    if let Some((server, workers)) = receiver {
-        match tokio::time::timeout(Duration::from_secs(3), server).await {
-            Ok(Ok(Err(e))) => tracing::warn!(error = format!("{e:#}"), "hook listener failed"),
-            Ok(_) => {}
-            Err(_) => tracing::warn!("the hook listener did not stop within 3 s"),
-        }
-        super::hook::finish(workers).await;
+    if let Some(receiver) = receiver
+        && let Err(e) = receiver.finish(super::hook::STOP_DEADLINE).await
+    {
+        tracing::warn!(error = format!("{e:#}"), "hook receiver failed");
     }
     result
 }

@@ -181,6 +181,60 @@ pub async fn serve(
     result.context("the hook listener failed")
 }
 
+/// A receiver serving on its listener.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
+    workers: Workers,
+}
+
+/// Serves a receiver on `listener` until `shutdown` resolves: the hook on every path, plus
+/// `operator` (the daemon's `/metrics`, `/healthz` and `/readyz`) when given, else `/healthz`.
+pub fn spawn(
+    outputs: Outputs,
+    settings: &HookSettings,
+    listener: HookListener,
+    operator: Option<Router>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<Running> {
+    let addr = listener
+        .local_addr()
+        .context("the hook listener has no address")?;
+    let (receiver, workers) = Receiver::start(outputs, settings)?;
+    let router = receiver
+        .router()
+        .merge(operator.unwrap_or_else(health_router));
+    drop(receiver);
+    let server = tokio::spawn(serve(listener, router, shutdown));
+    Ok(Running {
+        addr,
+        server,
+        workers,
+    })
+}
+
+impl Running {
+    /// After shutdown fired: waits for the requests in flight (up to `deadline`), then for the
+    /// threads to commit and emit what they hold (up to `deadline` again). What is left stays in
+    /// the inbox for the next start.
+    pub async fn finish(self, deadline: std::time::Duration) -> anyhow::Result<()> {
+        let served = match tokio::time::timeout(deadline, self.server).await {
+            Ok(joined) => joined.context("the hook receiver task failed")?,
+            Err(_) => Err(anyhow::anyhow!(
+                "the hook listener did not stop within {} s",
+                deadline.as_secs()
+            )),
+        };
+        if !self.workers.stop(deadline).await {
+            tracing::warn!(
+                "the hook receiver did not finish emitting in time; the inbox keeps the rest for the next start"
+            );
+        }
+        served
+    }
+}
+
 /// The secret `hook register` generates: 32 random bytes, base64url.
 pub fn new_secret() -> SecretString {
     use base64::Engine as _;

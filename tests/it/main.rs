@@ -11,6 +11,8 @@ mod admin_users;
 mod client;
 mod daemon;
 mod helpers;
+mod hook_receiver;
+mod hook_support;
 mod oauth;
 mod oauth_cli;
 mod operator;
