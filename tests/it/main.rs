@@ -11,6 +11,7 @@ mod admin_users;
 mod client;
 mod daemon;
 mod helpers;
+mod hook_flow;
 mod hook_receiver;
 mod hook_support;
 mod oauth;
