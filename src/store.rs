@@ -111,6 +111,12 @@ impl StoreError {
     }
 }
 
+/// Checks that an event has the shape the mirror reads (its column fields are strings or absent),
+/// so that accepting it now can never fail a mirror transaction later.
+pub fn check_event_shape(delta: &Delta) -> Result<(), StoreError> {
+    columns::<EventColumns>(delta).map(drop)
+}
+
 /// Adds the failed action to a rusqlite error.
 trait Context<T> {
     fn ctx(self, action: &'static str) -> Result<T, StoreError>;

@@ -8,6 +8,7 @@ use serde_json::value::RawValue;
 use subtle::ConstantTimeEq;
 
 use crate::sink::{Delta, stream};
+use crate::store::{StoreError, check_event_shape};
 
 /// The largest delivery body accepted. Okta's deliveries are small batches of LogEvents.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -142,7 +143,14 @@ fn event_delta(i: usize, raw: Box<RawValue>) -> Result<Delta, Refusal> {
             "data.events[{i}] has an empty uuid"
         )));
     }
-    Ok(Delta::new(stream::EVENT_HOOK, &uuid, &published, raw))
+    let delta = Delta::new(stream::EVENT_HOOK, &uuid, &published, raw);
+    check_event_shape(&delta).map_err(|e| match e {
+        StoreError::Shape { problem, .. } => {
+            Refusal::Shape(format!("data.events[{i}] is {problem}"))
+        }
+        other => Refusal::Shape(other.to_string()),
+    })?;
+    Ok(delta)
 }
 
 #[cfg(test)]
@@ -198,6 +206,14 @@ mod tests {
             (
                 r#"{"data":{"events":[{"uuid":"","published":"t"}]}}"#,
                 |r| matches!(r, Refusal::Shape(s) if s.contains("empty uuid")),
+            ),
+            (
+                r#"{"data":{"events":[{"uuid":"u","published":"t","severity":3}]}}"#,
+                |r| matches!(r, Refusal::Shape(s) if s.contains("data.events[0] is not an Okta object")),
+            ),
+            (
+                r#"{"data":{"events":[{"uuid":"u","published":"t","actor":"x"}]}}"#,
+                |r| matches!(r, Refusal::Shape(_)),
             ),
             (
                 r#"{"eventType":"com.okta.other","data":{"events":[]}}"#,

@@ -12,6 +12,7 @@ mod client;
 mod daemon;
 mod helpers;
 mod hook_flow;
+mod hook_process;
 mod hook_receiver;
 mod hook_support;
 mod oauth;

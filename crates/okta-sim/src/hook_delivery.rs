@@ -19,6 +19,7 @@ use super::catalog::KINDS;
 use super::hook_filter;
 use super::log_json;
 use super::logs::{Event, LogStore, Pos};
+use super::model::Hook;
 use super::respond::{ApiError, parse_body};
 use super::state::{Shared, lock};
 use super::util::{fmt_ms, now_ms, uuid_from};
@@ -149,31 +150,36 @@ fn collect(s: &Shared) -> Vec<Batch> {
     }
     let rendered: Vec<Value> =
         serde_json::from_str(&log_json::page(&w.logs, &wanted)).unwrap_or_default();
-    let mut batches = Vec::new();
-    for hook in hooks {
-        let events: Vec<Value> = rendered
-            .iter()
-            .filter(|ev| {
-                let kind = ev["eventType"].as_str().unwrap_or_default();
-                hook.events.iter().any(|t| t == kind)
-                    && hook_filter::passes(hook.filter.as_ref(), ev)
-            })
-            .cloned()
-            .collect();
-        let mut headers = hook.headers.clone();
-        if let (Some(k), Some(v)) = (&hook.auth_key, &hook.auth_value) {
-            headers.push((k.clone(), v.clone()));
-        }
-        for chunk in events.chunks(settings.batch_size.max(1)) {
-            batches.push(Batch {
-                hook_id: hook.id.clone(),
-                uri: hook.uri.clone(),
-                headers: headers.clone(),
-                events: chunk.to_vec(),
-            });
-        }
+    let size = settings.batch_size.max(1);
+    hooks
+        .into_iter()
+        .flat_map(|hook| batches_for(hook, &rendered, size))
+        .collect()
+}
+
+/// The hook's share of `rendered` (its types, through its filter), `size` events per batch.
+fn batches_for(hook: &Hook, rendered: &[Value], size: usize) -> Vec<Batch> {
+    let events: Vec<Value> = rendered
+        .iter()
+        .filter(|ev| {
+            let kind = ev["eventType"].as_str().unwrap_or_default();
+            hook.events.iter().any(|t| t == kind) && hook_filter::passes(hook.filter.as_ref(), ev)
+        })
+        .cloned()
+        .collect();
+    let mut headers = hook.headers.clone();
+    if let (Some(k), Some(v)) = (&hook.auth_key, &hook.auth_value) {
+        headers.push((k.clone(), v.clone()));
     }
-    batches
+    events
+        .chunks(size)
+        .map(|chunk| Batch {
+            hook_id: hook.id.clone(),
+            uri: hook.uri.clone(),
+            headers: headers.clone(),
+            events: chunk.to_vec(),
+        })
+        .collect()
 }
 
 async fn send_all(client: reqwest::Client, s: Arc<Shared>, mut batches: Vec<Batch>) {
