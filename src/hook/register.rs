@@ -322,12 +322,21 @@ pub async fn status(client: &OktaClient, state: &Path, name: &str) -> anyhow::Re
         Ok((s.hook_registration(&key)?, s.receiver_stats()?))
     })
     .await?;
-    let hook = find(client, name, stored.as_ref()).await?;
-    let hook = hook.unwrap_or(Value::Null);
+    // The receiver's side is worth showing even when Okta cannot be asked.
+    let (hook, okta_error) = match find(client, name, stored.as_ref()).await {
+        Ok(hook) => (hook.unwrap_or(Value::Null), None),
+        Err(e) => (Value::Null, Some(format!("{e:#}"))),
+    };
+    let status = match (&okta_error, hook["status"].as_str()) {
+        (Some(_), _) => "UNKNOWN",
+        (None, Some(s)) => s,
+        (None, None) => "NOT_FOUND",
+    };
     Ok(json!({
         "name": name,
         "id": hook["id"],
-        "status": hook["status"].as_str().unwrap_or("NOT_FOUND"),
+        "status": status,
+        "okta_error": okta_error,
         "verificationStatus": hook["verificationStatus"],
         "url": hook["channel"]["config"]["uri"],
         "events": hook["events"]["items"],

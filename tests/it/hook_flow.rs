@@ -517,6 +517,32 @@ async fn the_hook_commands_register_report_and_unregister_and_never_print_the_se
         "{}",
         again.stderr
     );
+    let after = cli(vec![
+        "hook", "status", "--state", &state, "--output", "json",
+    ])
+    .await
+    .ok()
+    .json();
+    assert_eq!(after["status"], "NOT_FOUND");
+    assert_eq!(after["deliveries"], answered, "the receiver's counts stay");
+    let script = json!({"responses": [{"status": 403, "path_prefix": "/api/v1/eventHooks",
+        "body": {"errorCode": "E0000006", "errorSummary": "You do not have permission to perform the requested action"}}]});
+    sim_post(&sim, "/__sim/script", script).await;
+    let blind = cli(vec![
+        "hook", "status", "--state", &state, "--output", "json",
+    ])
+    .await
+    .ok()
+    .json();
+    assert_eq!(blind["status"], "UNKNOWN");
+    assert!(
+        blind["okta_error"].as_str().unwrap().contains("E0000006"),
+        "{blind}"
+    );
+    assert_eq!(
+        blind["deliveries"], answered,
+        "shown even when Okta cannot be asked"
+    );
     for out in [&refused, &made, &status_out, &gone, &again] {
         let all = format!("{}{}", out.stdout, out.stderr);
         assert!(
