@@ -12,6 +12,7 @@
 use std::io::BufRead;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use oktasync::config::{HookSettings, StartAt, SyncSettings};
@@ -151,6 +152,14 @@ struct Outcome {
     p99: Duration,
 }
 
+/// The load generator: `concurrency` connections posting deliveries of `batch` events.
+struct Load {
+    client: reqwest::Client,
+    url: String,
+    batch: usize,
+    concurrency: usize,
+}
+
 /// `count` deliveries of `batch` events each, `concurrency` at a time, after a warm-up.
 async fn load(
     url: &str,
@@ -161,12 +170,15 @@ async fn load(
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
         .build()?;
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let warmup = (count / 20).max(concurrency);
-    run_workers(&client, url, batch, warmup, concurrency, &next, "warm").await?;
-    next.store(0, std::sync::atomic::Ordering::SeqCst);
+    let load = Load {
+        client,
+        url: url.to_owned(),
+        batch,
+        concurrency,
+    };
+    load.run((count / 20).max(concurrency), "warm").await?;
     let started = Instant::now();
-    let mut latencies = run_workers(&client, url, batch, count, concurrency, &next, "run").await?;
+    let mut latencies = load.run(count, "run").await?;
     let elapsed = started.elapsed();
     latencies.sort_unstable();
     let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
@@ -177,45 +189,42 @@ async fn load(
     })
 }
 
-async fn run_workers(
-    client: &reqwest::Client,
-    url: &str,
-    batch: usize,
-    count: usize,
-    concurrency: usize,
-    next: &Arc<std::sync::atomic::AtomicUsize>,
-    tag: &'static str,
-) -> anyhow::Result<Vec<Duration>> {
-    let workers: Vec<_> = (0..concurrency)
-        .map(|w| {
-            let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                loop {
-                    let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    if n >= count {
-                        return Ok::<_, anyhow::Error>(latencies);
+impl Load {
+    /// Sends `count` deliveries; the latency of each.
+    async fn run(&self, count: usize, tag: &'static str) -> anyhow::Result<Vec<Duration>> {
+        let next = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = (0..self.concurrency)
+            .map(|w| {
+                let (client, url, next) = (self.client.clone(), self.url.clone(), next.clone());
+                let batch = self.batch;
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    loop {
+                        let n = next.fetch_add(1, Ordering::Relaxed);
+                        if n >= count {
+                            return Ok::<_, anyhow::Error>(latencies);
+                        }
+                        let body = body(&format!("{tag}-{w}-{n}"), batch);
+                        let started = Instant::now();
+                        let response = client
+                            .post(&url)
+                            .header("Authorization", SECRET)
+                            .header("Content-Type", "application/json")
+                            .body(body)
+                            .send()
+                            .await?;
+                        anyhow::ensure!(response.status() == 200, "answered {}", response.status());
+                        latencies.push(started.elapsed());
                     }
-                    let body = body(&format!("{tag}-{w}-{n}"), batch);
-                    let started = Instant::now();
-                    let response = client
-                        .post(&url)
-                        .header("Authorization", SECRET)
-                        .header("Content-Type", "application/json")
-                        .body(body)
-                        .send()
-                        .await?;
-                    anyhow::ensure!(response.status() == 200, "answered {}", response.status());
-                    latencies.push(started.elapsed());
-                }
+                })
             })
-        })
-        .collect();
-    let mut all = Vec::with_capacity(count);
-    for worker in workers {
-        all.extend(worker.await??);
+            .collect();
+        let mut all = Vec::with_capacity(count);
+        for worker in workers {
+            all.extend(worker.await??);
+        }
+        Ok(all)
     }
-    Ok(all)
 }
 
 /// A delivery of `batch` LogEvents shaped like Okta's (about 1.5 KB each).
