@@ -10,11 +10,13 @@ use url::Url;
 
 mod auth;
 mod daemon;
+mod hook;
 mod key;
 pub mod reference;
 mod sync;
 pub use auth::{ClientAuthMethod, Credentials, DpopMode, POLLER_SCOPES, ServiceApp, WebApp};
 pub use daemon::{LogFormat, LogSettings, MetricsSettings};
+pub use hook::{DEFAULT_SECRET_HEADER, HookSettings, TlsFiles, parse_listen};
 pub use key::SigningKey;
 pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};
 
@@ -155,6 +157,8 @@ struct FileConfig {
     metrics: daemon::MetricsSection,
     #[serde(default)]
     log: daemon::LogSection,
+    #[serde(default)]
+    hook: hook::HookSection,
 }
 
 /// Validated connection settings for the Okta client.
@@ -177,6 +181,7 @@ pub struct Config {
     pub sync: SyncSettings,
     pub metrics: MetricsSettings,
     pub log: LogSettings,
+    pub hook: HookSettings,
 }
 
 /// Reads environment variables; tests pass a closure instead of the process environment.
@@ -205,6 +210,7 @@ impl Config {
             sync: sync::sync_settings(file.sync, file.pollers, env)?,
             metrics: daemon::metrics_settings(file.metrics, env)?,
             log: daemon::log_settings(file.log, env)?,
+            hook: hook::hook_settings(file.hook, env)?,
         })
     }
 

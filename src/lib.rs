@@ -8,6 +8,8 @@
 //! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
 //! - [`poll`]: the sync engine: pollers, cursor planning, scheduling; where pages, sinks and
 //!   cursor commits meet.
+//! - [`hook`]: the Okta event hook receiver and the hook's registration; beside `poll`, it
+//!   commits pushed events and hands them to the same sinks.
 //! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
 //! - [`store`]: the state database, the only code touching SQLite: cursors, runs, the mirror.
 //! - [`metrics`] and [`systemd`]: below everything; any layer may record a metric, and the
@@ -19,6 +21,7 @@
 pub mod cli;
 pub mod config;
 pub mod endpoints;
+pub mod hook;
 pub mod metrics;
 pub mod okta;
 pub mod poll;

@@ -17,18 +17,21 @@ use crate::sink::{Delta, stream, utc_millis};
 mod columns;
 mod files;
 mod grants;
+mod hook;
 mod types;
 
 use columns::{EventColumns, UserColumns, columns};
 pub use files::lock_state;
 use files::{create_private, restrict_sidecars};
 pub use grants::StateGrants;
+pub use hook::{HookRegistration, InboxBatch, ReceiverStats};
 pub use types::{MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
 
 /// Schema migrations; entry `i` takes the database from `user_version` `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("../schema.sql"),
     include_str!("../migrations/002-oauth-grants.sql"),
+    include_str!("../migrations/003-hook.sql"),
 ];
 
 /// The newest schema version this build knows.
@@ -106,6 +109,12 @@ impl StoreError {
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
         )
     }
+}
+
+/// Checks that an event has the shape the mirror reads (its column fields are strings or absent),
+/// so that accepting it now can never fail a mirror transaction later.
+pub fn check_event_shape(delta: &Delta) -> Result<(), StoreError> {
+    columns::<EventColumns>(delta).map(drop)
 }
 
 /// Adds the failed action to a rusqlite error.
@@ -334,11 +343,13 @@ ON CONFLICT(id) DO UPDATE SET
     synced_at = excluded.synced_at
 WHERE excluded.last_updated >= users.last_updated";
 
-/// Events are immutable: the first copy of a uuid stays. Only the uuid conflict is ignored;
-/// a row that breaks another constraint still fails the batch.
+/// Events are immutable: the first copy of a uuid stays, and with it `received_via`, the stream
+/// (poller or event hook) that delivered it first. Only the uuid conflict is ignored; a row that
+/// breaks another constraint still fails the batch.
 const INSERT_EVENT: &str = "
-INSERT INTO system_log (uuid, published, event_type, severity, actor_id, outcome, data, synced_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+INSERT INTO system_log (uuid, published, event_type, severity, actor_id, outcome, data, synced_at,
+                        received_via)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT(uuid) DO NOTHING";
 
 fn mirror_rows(tx: &Transaction<'_>, deltas: &[Delta], synced_at: &str) -> Result<(), StoreError> {
@@ -378,7 +389,8 @@ fn mirror_rows(tx: &Transaction<'_>, deltas: &[Delta], synced_at: &str) -> Resul
                     actor,
                     outcome,
                     data,
-                    synced_at
+                    synced_at,
+                    delta.stream
                 ])
             }
             other => return Err(StoreError::UnknownStream(other.to_owned())),
@@ -543,11 +555,11 @@ mod tests {
         drop(f.store);
         let err = Store::open(&f.path).unwrap_err();
         assert!(
-            matches!(err, StoreError::TooNew { found: 3, .. }),
+            matches!(err, StoreError::TooNew { found: 4, .. }),
             "{err:?}"
         );
         let message = err.to_string();
-        assert!(message.contains("has schema version 3 but this oktasync understands up to 2"));
+        assert!(message.contains("has schema version 4 but this oktasync understands up to 3"));
         assert!(message.ends_with("upgrade oktasync"), "{message}");
     }
 
@@ -784,8 +796,11 @@ mod tests {
         hooked.stream = stream::EVENT_HOOK.into();
         f.store.upsert(&[polled, hooked]).unwrap();
         assert_eq!(
-            strings(&f.store, "SELECT outcome FROM system_log"),
-            ["SUCCESS"]
+            strings(
+                &f.store,
+                "SELECT outcome || ' ' || received_via FROM system_log"
+            ),
+            ["SUCCESS system_log"]
         );
     }
 

@@ -17,6 +17,7 @@ pub mod completions;
 pub mod cursor;
 pub mod demo;
 pub mod groups;
+pub mod hook;
 pub mod hooks;
 pub mod input;
 pub mod logging;
@@ -74,6 +75,8 @@ enum Command {
     Groups(groups::Opts),
     /// Applications and user assignments, e.g. `oktasync apps assign 0oa1abcd 00u1abcd`.
     Apps(apps::Opts),
+    /// The event hook receiver and its hook at Okta, e.g. `oktasync hook register --url https://hooks.example.com/okta/event-hook --event user.lifecycle.create`.
+    Hook(hook::Opts),
     /// Event hooks, e.g. `oktasync hooks create --name sync --url https://example.com/hook --event user.lifecycle.create`.
     Hooks(hooks::Opts),
     /// Policies of one type, e.g. `oktasync policies list --type PASSWORD`.
@@ -180,6 +183,7 @@ impl Cli {
             Command::Users(opts) => users::run(*opts, &ctx).await,
             Command::Groups(opts) => groups::run(opts, &ctx).await,
             Command::Apps(opts) => apps::run(opts, &ctx).await,
+            Command::Hook(opts) => hook::run(opts, &ctx).await,
             Command::Hooks(opts) => hooks::run(opts, &ctx).await,
             Command::Policies(opts) => policies::run(opts, &ctx).await,
             Command::Realms(opts) => realms::run(opts, &ctx).await,

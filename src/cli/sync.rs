@@ -78,12 +78,30 @@ pub fn signals() -> anyhow::Result<watch::Receiver<bool>> {
     Ok(rx)
 }
 
-/// The daemon: the pollers on their schedules, and `/metrics`, `/healthz` and `/readyz` when
-/// `metrics.listen` is set. systemd hears READY=1 once both are up.
+/// The daemon: the pollers on their schedules, `/metrics`, `/healthz` and `/readyz` when
+/// `metrics.listen` is set, and the event hook receiver when `hook.listen` is set (serving the
+/// same three endpoints on its listener too). systemd hears READY=1 once all are up.
 pub async fn run(ctx: &Context, opts: RunOpts) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let engine = engine(ctx, &config, &opts.target)?;
     let shutdown = signals()?;
+    let receiver = match config.hook.listen {
+        Some(addr) => {
+            let operator = config
+                .metrics
+                .listen
+                .map(|_| endpoints::router(engine.clone()));
+            let started = super::hook::start_in_daemon(
+                &engine,
+                &config.hook,
+                addr,
+                operator,
+                shutdown.clone(),
+            );
+            Some(started.await?)
+        }
+        None => None,
+    };
     let server = match config.metrics.listen {
         Some(addr) => {
             let listener = endpoints::bind(addr).await?;
@@ -104,6 +122,11 @@ pub async fn run(ctx: &Context, opts: RunOpts) -> anyhow::Result<()> {
             Ok(_) => {}
             Err(_) => tracing::warn!("the metrics listener did not stop within 2 s"),
         }
+    }
+    if let Some(receiver) = receiver
+        && let Err(e) = receiver.finish(super::hook::STOP_DEADLINE).await
+    {
+        tracing::warn!(error = format!("{e:#}"), "hook receiver failed");
     }
     result
 }

@@ -220,6 +220,38 @@ pub const KEYS: &[Key] = &[
         meaning: "Address and port of `/metrics`, `/healthz` and `/readyz` for `oktasync run`, e.g. `127.0.0.1:9464` (`off` disables)",
     },
     Key {
+        key: "hook.listen",
+        default: DefaultValue::Text("off"),
+        env: "OKTASYNC_HOOK_LISTEN",
+        meaning: "Address and port of the event hook receiver inside `oktasync run`, e.g. `127.0.0.1:8088` behind a reverse proxy (`off` disables; `hook serve --listen` runs it alone)",
+    },
+    Key {
+        key: "hook.secret_header",
+        default: DefaultValue::Toml("\"Authorization\""),
+        env: "",
+        meaning: "The header Okta sends the hook's shared secret in (`hook register` sets it as the hook's `authScheme`)",
+    },
+    Key {
+        key: "hook.secret_file",
+        default: DefaultValue::Text(
+            "none: the secrets `hook register` stored in the state database",
+        ),
+        env: "OKTASYNC_HOOK_SECRET_FILE",
+        meaning: "A file holding the shared secret of a hook registered by hand (trimmed), readable only by oktasync",
+    },
+    Key {
+        key: "hook.tls_cert",
+        default: DefaultValue::Text("none: plain HTTP, TLS left to a reverse proxy"),
+        env: "",
+        meaning: "Certificate chain (PEM) for built-in HTTPS; needs `tls_key`",
+    },
+    Key {
+        key: "hook.tls_key",
+        default: DefaultValue::Text("none"),
+        env: "",
+        meaning: "Private key (PEM: PKCS#8, PKCS#1 or SEC1) for built-in HTTPS",
+    },
+    Key {
         key: "log.format",
         default: DefaultValue::Toml("\"text\""),
         env: "OKTASYNC_LOG_FORMAT",

@@ -115,6 +115,27 @@ impl Engine {
         self.with_store(Store::check_writable).await
     }
 
+    /// The state database this engine commits to, for the event hook receiver in the same
+    /// process (one connection, one writer).
+    pub fn store_handle(&self) -> Arc<Mutex<Store>> {
+        self.store.clone()
+    }
+
+    /// The sinks this engine delivers to, shared the same way.
+    pub fn sinks_handle(&self) -> Arc<Mutex<Sinks>> {
+        self.sinks.clone()
+    }
+
+    /// True when a `sqlite:` sink is the state database itself.
+    pub fn mirrors_state(&self) -> bool {
+        self.mirror_in_state
+    }
+
+    /// The sinks as metric labels.
+    pub fn sink_names(&self) -> Vec<String> {
+        self.sink_names.to_vec()
+    }
+
     pub fn state_path(&self) -> PathBuf {
         self.settings.state.clone()
     }

@@ -236,6 +236,11 @@ impl Sinks {
         self.mirrors_state
     }
 
+    /// True when a sink other than the state database's mirror is configured.
+    pub fn has_external(&self) -> bool {
+        self.stdout.is_some() || !self.files.is_empty() || !self.mirrors.is_empty()
+    }
+
     /// Writes the batch to stdout (flushed), to every file (flushed and fsynced) and to every
     /// separate SQLite mirror (committed). Returns only when all of that is done.
     pub fn deliver(&mut self, deltas: &[Delta]) -> Result<(), SinkError> {

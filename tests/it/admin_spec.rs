@@ -372,6 +372,7 @@ async fn tour(org: &Org) {
         .to_owned();
     c.event_hooks().list().unwrap().collect(None).await.unwrap();
     c.event_hooks().get(&hid).await.unwrap();
+    c.event_hooks().replace(&hid, &hook).await.unwrap();
     c.event_hooks().activate(&hid).await.unwrap();
     let _ = c.event_hooks().verify(&hid).await;
     c.event_hooks().deactivate(&hid).await.unwrap();

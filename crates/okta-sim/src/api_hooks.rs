@@ -146,6 +146,12 @@ pub fn parse_spec(b: &Value) -> Result<HookSpec, ApiError> {
         }
         Ok(_) => {}
     }
+    super::hook_delivery::check_uri(uri)
+        .map_err(|why| ApiError::validation("channel.config.uri", why))?;
+    if let Some(filter) = b.pointer("/events/filter").filter(|f| !f.is_null()) {
+        super::hook_filter::check(filter)
+            .map_err(|why| ApiError::validation("events.filter", why))?;
+    }
     Ok(HookSpec {
         name: name.to_string(),
         description: s("/description").map(String::from),

@@ -6,7 +6,8 @@
 //! writes, failed writes that were applied anyway, asynchronous lifecycle changes, and
 //! DEPROVISIONED users hidden from plain listings. With [`SimConfig::oauth_apps`] it is also Okta's org authorization server
 //! (`/oauth2/v1/token`, `/authorize`, `/revoke`, DPoP), and `/api/v1` accepts the access
-//! tokens it issues, scope by scope.
+//! tokens it issues, scope by scope. Verified event hooks get the org's new events POSTed to
+//! them, batched and retried as Okta does.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, AtomicU64};
@@ -29,6 +30,8 @@ mod api_user_write;
 mod api_users;
 mod catalog;
 mod cursor;
+mod hook_delivery;
+mod hook_filter;
 mod limits;
 mod listener;
 mod log_gen;
@@ -218,6 +221,7 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
         control: Mutex::new(Control::default()),
         oauth,
         oauth_state: Mutex::new(oauth::Store::default()),
+        hooks: hook_delivery::Hub::default(),
         in_flight: AtomicU32::new(0),
         peak: AtomicU32::new(0),
         request_no: AtomicU64::new(0),
@@ -241,6 +245,7 @@ async fn serve(
     shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    hook_delivery::start(&shared);
     let app = server::router(shared).into_make_service_with_connect_info::<ConnHandle>();
     axum::serve(SimListener(listener), app)
         .with_graceful_shutdown(shutdown)

@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post, put};
 use super::state::Shared;
 use super::{
     admin, api_apps, api_groups, api_hooks, api_lifecycle, api_logs, api_misc, api_user_write,
-    api_users, oauth, pipeline,
+    api_users, hook_delivery, oauth, pipeline,
 };
 
 fn user_routes() -> Router<Arc<Shared>> {
@@ -110,6 +110,8 @@ fn admin_routes() -> Router<Arc<Shared>> {
         .route("/__sim/settings", post(admin::settings))
         .route("/__sim/users/touch", post(admin::touch_users))
         .route("/__sim/users/create", post(admin::create_users))
+        .route("/__sim/hooks/settings", post(hook_delivery::settings))
+        .route("/__sim/hooks/deliveries", get(hook_delivery::deliveries))
         .route("/__sim/oauth", get(oauth::stats))
         .route("/__sim/oauth/rotate-nonce", post(oauth::rotate_nonce))
 }

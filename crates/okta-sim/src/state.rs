@@ -121,6 +121,8 @@ pub struct Shared {
     pub oauth: super::oauth::Registry,
     /// Tokens, codes, jtis and the DPoP nonce.
     pub oauth_state: Mutex<super::oauth::Store>,
+    /// Event hook deliveries: position in the log, settings, attempts.
+    pub hooks: super::hook_delivery::Hub,
     pub in_flight: AtomicU32,
     pub peak: AtomicU32,
     pub request_no: AtomicU64,

@@ -7,6 +7,7 @@ use serde::de::{self, DeserializeOwned, Visitor};
 
 use super::super::auth::OktaSection;
 use super::super::daemon::{LogSection, MetricsSection};
+use super::super::hook::HookSection;
 use super::super::sync::{PollerSection, SyncSection};
 use super::super::{Config, FileConfig, STREAMS};
 use super::{DefaultValue, KEYS, markdown_table};
@@ -70,6 +71,7 @@ fn accepted_keys() -> BTreeSet<String> {
         ("pollers.<stream>", fields::<PollerSection>()),
         ("metrics", fields::<MetricsSection>()),
         ("log", fields::<LogSection>()),
+        ("hook", fields::<HookSection>()),
     ];
     let tops: BTreeSet<&str> = sections
         .iter()

@@ -143,6 +143,7 @@ pub const OPERATIONS: &[Operation] = &[
     op("listEventHooks", "GET", "/api/v1/eventHooks", &[], NoBody),
     op("getEventHook", "GET", "/api/v1/eventHooks/{eventHookId}", &[], NoBody),
     op("createEventHook", "POST", "/api/v1/eventHooks", &[], Required(HOOK_REQUIRED)),
+    op("replaceEventHook", "PUT", "/api/v1/eventHooks/{eventHookId}", &[], Required(HOOK_REQUIRED)),
     op("activateEventHook", "POST", "/api/v1/eventHooks/{eventHookId}/lifecycle/activate", &[], NoBody),
     op("deactivateEventHook", "POST", "/api/v1/eventHooks/{eventHookId}/lifecycle/deactivate", &[], NoBody),
     op("verifyEventHook", "POST", "/api/v1/eventHooks/{eventHookId}/lifecycle/verify", &[], NoBody),
@@ -338,6 +339,6 @@ mod tests {
                 );
             }
         }
-        assert_eq!(OPERATIONS.len(), 43);
+        assert_eq!(OPERATIONS.len(), 44);
     }
 }
