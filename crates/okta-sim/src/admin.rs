@@ -53,6 +53,12 @@ pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Jso
         .map(|u| json!({"id": u.id, "status": u.status.as_str(), "created": fmt_ms(u.created), "lastUpdated": fmt_ms(u.last_updated)}))
         .collect();
     let mut out = json!({ "users": users });
+    if p.flag("directory", false) {
+        let directory = super::truth_directory::truth(&w.org);
+        if let (Some(o), Value::Object(d)) = (out.as_object_mut(), directory) {
+            o.extend(d);
+        }
+    }
     if p.flag("logs", true) {
         w.logs.flush(now_ms());
         let store = &w.logs;

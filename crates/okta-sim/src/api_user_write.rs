@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::Value;
 
+use super::app_groups;
 use super::logs::NONE;
 use super::model::{PVal, Profile, Status, User};
 use super::pipeline::Ctx;
@@ -244,6 +245,11 @@ pub async fn create(
             group.last_membership_updated = now;
             let gent = group.ent;
             w.emit("group.user_membership.add", [ent, gent], &ctx.request_id);
+            let at = app_groups::Change {
+                now,
+                request_id: &ctx.request_id,
+            };
+            app_groups::member_added(&mut w, &g, &id, at);
         }
     }
     ok(render::user(&w.org.users[&id], &w.org, &s.base_url, true))
@@ -342,15 +348,29 @@ pub async fn replace(
     write(s, ctx, id, body, true).await
 }
 
-/// Remove a user and every membership and assignment it had.
-pub fn remove_user(w: &mut World, key: &str) -> Option<u32> {
+/// Remove a user and every membership and assignment it had: the groups it left note the
+/// change in `lastMembershipUpdated`, and each lost app assignment is logged.
+pub fn remove_user(w: &mut World, key: &str, request_id: &str) -> Option<u32> {
     let u = w.org.users.remove(key)?;
     w.org.logins.remove(&u.login().to_lowercase());
+    let now = now_ms();
     for g in w.org.groups.values_mut() {
-        g.members.remove(key);
+        if g.members.remove(key) {
+            g.last_membership_updated = now;
+        }
     }
+    let mut lost = Vec::new();
     for a in w.org.apps.values_mut() {
-        a.users.remove(key);
+        if a.users.remove(key).is_some() {
+            lost.push(a.ent);
+        }
+    }
+    for aent in lost {
+        w.emit(
+            "application.user_membership.remove",
+            [u.ent, aent],
+            request_id,
+        );
     }
     Some(u.ent)
 }
@@ -381,7 +401,7 @@ pub async fn delete(
         );
         return no_content();
     }
-    if let Some(ent) = remove_user(&mut w, &key) {
+    if let Some(ent) = remove_user(&mut w, &key, &ctx.request_id) {
         w.emit(
             "user.lifecycle.delete.initiated",
             [ent, u32::MAX],
