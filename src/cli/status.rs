@@ -77,9 +77,9 @@ fn row(status: StreamStatus) -> Row {
         .as_deref()
         .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
         .and_then(|v| {
-            v.get("hwm")
-                .or_else(|| v.get("last_published"))
-                .and_then(|p| p.as_str().map(str::to_owned))
+            ["hwm", "last_published", "reconciled_at"]
+                .iter()
+                .find_map(|k| v.get(k).and_then(|p| p.as_str().map(str::to_owned)))
         });
     let lag_seconds = status
         .last_success_at

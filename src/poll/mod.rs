@@ -12,9 +12,15 @@ use crate::config::{PollerSettings, SyncSettings};
 use crate::metrics;
 use crate::okta::{OktaClient, Page, Pages, Stats};
 use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
-use crate::store::{PageCommit, RunId, Store};
+use crate::store::{Mark, PageCommit, RunId, Store};
 
 pub mod activity;
+mod app_users;
+mod apps;
+mod directory;
+pub mod directory_plan;
+mod group_members;
+mod groups;
 pub mod health;
 mod logs;
 pub mod plan;
@@ -143,6 +149,10 @@ impl Engine {
         run.summary.stream = stream.to_owned();
         let result = match stream {
             "system_log" => logs::run(&mut run, shutdown).await,
+            "groups" => groups::run(&mut run, shutdown).await,
+            "group_members" => group_members::run(&mut run, shutdown).await,
+            "apps" => apps::run(&mut run, shutdown).await,
+            "app_users" => app_users::run(&mut run, shutdown).await,
             _ => users::run(&mut run, shutdown).await,
         };
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
@@ -202,6 +212,18 @@ impl Run {
         cursor: String,
         position: Option<String>,
     ) -> anyhow::Result<()> {
+        self.commit_marked(deltas, cursor, position, Vec::new())
+            .await
+    }
+
+    /// [`Run::commit`], with `marks` committed in the same transaction as the rows.
+    async fn commit_marked(
+        &mut self,
+        deltas: Vec<Delta>,
+        cursor: String,
+        position: Option<String>,
+        marks: Vec<Mark>,
+    ) -> anyhow::Result<()> {
         let records = deltas.len() as u64;
         let now = self.engine.client.stats();
         let requests = now.requests - self.stats.requests;
@@ -227,6 +249,7 @@ impl Run {
                 mirror,
                 requests,
                 rate_limited,
+                marks: &marks,
             };
             store
                 .lock()

@@ -10,6 +10,8 @@ mod admin_support;
 mod admin_users;
 mod client;
 mod daemon;
+mod directory;
+mod directory_support;
 mod helpers;
 mod oauth;
 mod oauth_cli;
