@@ -69,6 +69,13 @@ CREATE TABLE access_changes (
 );
 CREATE INDEX access_changes_changed_at ON access_changes (changed_at);
 
+CREATE TABLE pending_deltas (
+    stream TEXT NOT NULL,    -- group_members or app_users
+    seq    INTEGER NOT NULL, -- order within the page
+    line   TEXT NOT NULL,    -- the delta as its NDJSON line
+    PRIMARY KEY (stream, seq)
+); -- a membership page written to the sinks but not yet committed: delivered again after a crash, so no sink keeps a change the mirror never saw
+
 CREATE VIEW user_groups AS -- each user's groups (Everyone, which holds every user, left out), by login
 SELECT u.login, m.user_id, g.name AS group_name, m.group_id, m.added_at
 FROM group_members m

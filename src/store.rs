@@ -22,7 +22,7 @@ mod grants;
 mod types;
 
 use columns::{EventColumns, UserColumns, columns};
-pub use directory::is_directory;
+pub use directory::{is_directory, stages_pages};
 pub use directory_read::{AppVersion, AssignmentVersion, GroupVersion, Orphan};
 pub use files::lock_state;
 use files::{create_private, restrict_sidecars};
@@ -169,6 +169,7 @@ impl Store {
             .filter(|d| page.mirror || is_directory(&d.stream));
         mirror_rows(&tx, rows, &now)?;
         directory::apply_marks(&tx, page.marks)?;
+        directory::clear_pending(&tx, page.stream)?;
         put_cursor(&tx, page.stream, page.cursor, &now)?;
         let changed = tx
             .prepare_cached(

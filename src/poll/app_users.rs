@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::directory::{Owner, is_not_found, list_all, load_cursor, pair};
+use super::directory::{Owner, finish_pending, is_not_found, list_all, load_cursor, pair};
 use super::directory_plan::{
     AppUsersCursor, EventKeys, Reconcile, assignment_op, events_filter, plan_refresh, reconcile_due,
 };
@@ -40,6 +40,7 @@ impl AssignmentKeys {
 
 pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
     let now = Utc::now();
+    finish_pending(run).await?;
     let mut cursor: AppUsersCursor = load_cursor(run).await?.unwrap_or_default();
     let due = reconcile_due(
         run.poller.reconcile.as_deref(),

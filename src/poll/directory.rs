@@ -24,6 +24,27 @@ pub(super) async fn load_cursor<T: DeserializeOwned>(run: &Run) -> anyhow::Resul
     }
 }
 
+/// Delivers and commits again the page a crash left staged (it may have reached some sinks and
+/// not the state database), so the next diff starts from what the sinks were told.
+pub(super) async fn finish_pending(run: &mut Run) -> anyhow::Result<()> {
+    let stream = run.poller.stream;
+    let pending = run.engine.with_store(move |s| s.pending(stream)).await?;
+    if pending.is_empty() {
+        return Ok(());
+    }
+    tracing::info!(
+        stream,
+        count = pending.len(),
+        "delivering again the page a stop left uncommitted"
+    );
+    let cursor = run
+        .engine
+        .cursor(stream)
+        .await?
+        .unwrap_or_else(|| "{}".into());
+    run.commit(pending, cursor, None).await
+}
+
 /// True when Okta said the object does not exist (any more).
 pub(super) fn is_not_found(e: &OktaError) -> bool {
     matches!(e, OktaError::Api(api) if api.status == 404)

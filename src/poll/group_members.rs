@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
-use super::directory::{Owner, list_all, load_cursor, pair};
-use super::directory_plan::{MembersCursor, diff_ids, later, new_op};
+use super::directory::{Owner, finish_pending, list_all, load_cursor, pair};
+use super::directory_plan::{GroupsCursor, MembersCursor, diff_ids, later, new_op};
 use super::{Run, Shutdown};
 use crate::okta::OktaClient;
 use crate::sink::{Delta, Op, stream, utc_millis};
@@ -46,7 +46,15 @@ impl Pending {
 }
 
 pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
+    finish_pending(run).await?;
     let mut cursor: MembersCursor = load_cursor(run).await?.unwrap_or_default();
+    // The first pass ends only once it has covered a complete listing of the groups.
+    let groups_listed = match run.engine.cursor(stream::GROUPS).await? {
+        Some(text) => {
+            serde_json::from_str::<GroupsCursor>(&text).is_ok_and(|c| c.reconciled_at.is_some())
+        }
+        None => false,
+    };
     remove_orphans(run, &cursor).await?;
     let mut pending = Pending::default();
     let mut after = String::new();
@@ -64,7 +72,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
             return flush(run, &cursor, &mut pending).await;
         }
     }
-    cursor.baseline_done = true;
+    cursor.baseline_done |= groups_listed;
     flush(run, &cursor, &mut pending).await?;
     // The pass is complete: record it even when nothing was pending.
     run.commit(Vec::new(), serde_json::to_string(&cursor)?, None)

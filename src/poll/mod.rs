@@ -12,7 +12,7 @@ use crate::config::{PollerSettings, SyncSettings};
 use crate::metrics;
 use crate::okta::{OktaClient, Page, Pages, Stats};
 use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
-use crate::store::{Mark, PageCommit, RunId, Store};
+use crate::store::{Mark, PageCommit, RunId, Store, stages_pages};
 
 pub mod activity;
 mod app_users;
@@ -50,6 +50,8 @@ pub struct Engine {
     store: Arc<Mutex<Store>>,
     sinks: Arc<Mutex<Sinks>>,
     mirror_in_state: bool,
+    /// Some sink is outside the state database: diff pages are staged before delivery.
+    stage_diffs: bool,
     settings: Arc<SyncSettings>,
     /// The sinks as metric labels (`stdout`, `file:PATH`, `sqlite:PATH`).
     sink_names: Arc<Vec<String>>,
@@ -87,6 +89,7 @@ impl Engine {
         Ok(Engine {
             client,
             mirror_in_state: sinks.mirrors_state(),
+            stage_diffs: sinks.beyond_state(),
             store: Arc::new(Mutex::new(store)),
             sinks: Arc::new(Mutex::new(sinks)),
             settings: Arc::new(settings),
@@ -235,7 +238,14 @@ impl Run {
         self.summary.rate_limited += rate_limited;
         let (sinks, store) = (self.engine.sinks.clone(), self.engine.store.clone());
         let (stream, run, mirror) = (self.poller.stream, self.id, self.engine.mirror_in_state);
+        let stage = self.engine.stage_diffs && stages_pages(stream) && !deltas.is_empty();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            if stage {
+                let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
+                store
+                    .stage_pending(stream, &deltas)
+                    .context("staging the page")?;
+            }
             sinks
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())

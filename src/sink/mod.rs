@@ -282,6 +282,12 @@ impl Sinks {
         self.mirrors_state
     }
 
+    /// True when any sink is more than the state database's own mirror: a batch then leaves the
+    /// state database's transaction and may be seen before (or without) its commit.
+    pub fn beyond_state(&self) -> bool {
+        self.stdout.is_some() || !self.files.is_empty() || !self.mirrors.is_empty()
+    }
+
     /// Writes the batch to stdout (flushed), to every file (flushed and fsynced) and to every
     /// separate SQLite mirror (committed). Returns only when all of that is done.
     pub fn deliver(&mut self, deltas: &[Delta]) -> Result<(), SinkError> {

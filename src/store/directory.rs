@@ -310,6 +310,42 @@ fn remove_assignment(
     done().map_err(|cause| row_error(delta, cause))
 }
 
+/// True for the streams whose pages are staged before delivery: their deltas are diffs, so a
+/// page a sink took but the state database did not would never be corrected by a later diff.
+pub fn stages_pages(stream: &str) -> bool {
+    matches!(stream, stream::GROUP_MEMBERS | stream::APP_USERS)
+}
+
+impl super::Store {
+    /// Records `deltas` as the page of `stream` about to be delivered; [`Store::commit_page`]
+    /// clears it. A page still staged at the next run was perhaps delivered, perhaps not: the
+    /// run delivers and commits it again before anything else.
+    pub fn stage_pending(&mut self, stream: &str, deltas: &[Delta]) -> Result<(), StoreError> {
+        let tx = self.write_tx()?;
+        clear_pending(&tx, stream)?;
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO pending_deltas (stream, seq, line) VALUES (?1, ?2, ?3)",
+                )
+                .ctx("stage a page")?;
+            for (seq, delta) in deltas.iter().enumerate() {
+                insert
+                    .execute(params![stream, seq as i64, delta.to_line()])
+                    .ctx("stage a page")?;
+            }
+        }
+        tx.commit().ctx("stage a page")
+    }
+}
+
+pub(super) fn clear_pending(tx: &Transaction<'_>, stream: &str) -> Result<(), StoreError> {
+    tx.prepare_cached("DELETE FROM pending_deltas WHERE stream = ?1")
+        .and_then(|mut s| s.execute([stream]))
+        .map(drop)
+        .ctx("clear a staged page")
+}
+
 /// Applies the bookkeeping that goes with a page.
 pub(super) fn apply_marks(tx: &Transaction<'_>, marks: &[Mark]) -> Result<(), StoreError> {
     for mark in marks {

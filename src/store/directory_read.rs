@@ -236,6 +236,24 @@ impl Store {
         Ok((ids, newest))
     }
 
+    /// The page of `stream` staged but never committed, in order (empty when none).
+    pub fn pending(&self, stream: &str) -> Result<Vec<crate::sink::Delta>, StoreError> {
+        let lines = self.strings(
+            "SELECT line FROM pending_deltas WHERE stream = ?1 ORDER BY seq",
+            [stream],
+        )?;
+        lines
+            .iter()
+            .map(|line| {
+                serde_json::from_str(line).map_err(|e| StoreError::Shape {
+                    stream: stream.to_owned(),
+                    id: String::new(),
+                    problem: format!("a staged delta is unreadable ({e})"),
+                })
+            })
+            .collect()
+    }
+
     fn strings<P: rusqlite::Params>(&self, sql: &str, p: P) -> Result<Vec<String>, StoreError> {
         let mut stmt = self.conn.prepare_cached(sql).ctx("read the directory")?;
         let rows = stmt.query_map(p, |r| r.get(0)).ctx("read the directory")?;

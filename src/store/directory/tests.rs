@@ -316,3 +316,26 @@ fn a_membership_id_that_is_not_two_ids_is_refused_and_nothing_is_written() {
     assert!(err.to_string().contains("<group or app>/<user>"), "{err}");
     assert!(strings(&f.store, "SELECT user_id FROM group_members").is_empty());
 }
+
+#[test]
+fn a_staged_page_reads_back_in_order_until_its_commit_clears_it() {
+    let mut f = fixture();
+    let page_deltas = [
+        member("00g1", "00u2", Op::Add),
+        member("00g1", "00u1", Op::Remove),
+    ];
+    f.store
+        .stage_pending(stream::GROUP_MEMBERS, &page_deltas)
+        .unwrap();
+    let staged = f.store.pending(stream::GROUP_MEMBERS).unwrap();
+    let lines: Vec<String> = staged.iter().map(Delta::to_line).collect();
+    let want: Vec<String> = page_deltas.iter().map(Delta::to_line).collect();
+    assert_eq!(lines, want);
+    assert!(
+        f.store.pending(stream::APP_USERS).unwrap().is_empty(),
+        "per stream"
+    );
+    let run = f.store.begin_run(stream::GROUP_MEMBERS).unwrap();
+    f.store.commit_page(&page(run, &[])).unwrap();
+    assert!(f.store.pending(stream::GROUP_MEMBERS).unwrap().is_empty());
+}
