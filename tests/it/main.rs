@@ -11,6 +11,7 @@ mod admin_users;
 mod client;
 mod daemon;
 mod directory;
+mod directory_process;
 mod directory_resume;
 mod directory_support;
 mod helpers;
