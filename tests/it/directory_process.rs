@@ -128,7 +128,7 @@ async fn change_directory(sim: &Sim, client: &OktaClient, rng: &mut Lcg, round: 
         None,
     )
     .await;
-    if round % 4 == 0 {
+    if round.is_multiple_of(4) {
         let (a, g) = (apps[rng.below(apps.len())], groups[rng.below(groups.len())]);
         api(
             client,
