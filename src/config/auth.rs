@@ -102,20 +102,25 @@ pub const POLLER_SCOPES: [&str; 4] = [
     "okta.apps.read",
 ];
 
-/// The scope a poller reads with.
-pub fn poller_scope(stream: &str) -> &'static str {
+/// The scopes a poller reads with (`app_users` follows assignment events in the System Log).
+pub fn poller_scopes(stream: &str) -> &'static [&'static str] {
     match stream {
-        "system_log" => "okta.logs.read",
-        "groups" | "group_members" => "okta.groups.read",
-        "apps" | "app_users" => "okta.apps.read",
-        _ => "okta.users.read",
+        "system_log" => &["okta.logs.read"],
+        "groups" | "group_members" => &["okta.groups.read"],
+        "apps" => &["okta.apps.read"],
+        "app_users" => &["okta.apps.read", "okta.logs.read"],
+        _ => &["okta.users.read"],
     }
 }
 
 /// The scopes asked for when `okta.scopes` is not set: those of the enabled pollers (all of
 /// them when none is enabled), so a disabled poller's scope need not be granted.
 pub fn default_scopes(enabled: &[&str]) -> Vec<&'static str> {
-    let needed: Vec<&str> = enabled.iter().map(|s| poller_scope(s)).collect();
+    let needed: Vec<&str> = enabled
+        .iter()
+        .flat_map(|s| poller_scopes(s))
+        .copied()
+        .collect();
     let scopes: Vec<&'static str> = POLLER_SCOPES
         .into_iter()
         .filter(|s| needed.contains(s))
@@ -433,6 +438,16 @@ mod tests {
             ["okta.users.read", "okta.logs.read", "okta.apps.read"],
             "app_users still runs, so okta.apps.read stays"
         );
+        let off = ["system_log", "groups", "group_members", "apps", "app_users"]
+            .map(|s| format!("[pollers.{s}]\nenabled = false\n"))
+            .concat();
+        let body = format!(
+            "auth = \"client_credentials\"\nclient_id = \"0oa1\"\nprivate_key_file = {key:?}\n{off}"
+        );
+        let Ok(Credentials::ClientCredentials(app)) = load(&body, &[]) else {
+            panic!("a service app");
+        };
+        assert_eq!(app.scopes, ["okta.users.read"]);
     }
 
     #[test]

@@ -345,3 +345,129 @@ async fn a_deleted_app_is_tombstoned_and_its_assignments_removed() {
         .unwrap();
     assert_eq!(status, "INACTIVE", "an inactive app stays, with its status");
 }
+
+/// A client-credentials client for the simulator's service app, asking for `scopes`.
+fn oauth_client(sim: &okta_sim::Sim, scopes: &[&str]) -> oktasync::okta::OktaClient {
+    use oktasync::config::{Credentials, DpopMode, ServiceApp, SigningKey};
+    let pem = std::fs::read_to_string(crate::oauth::fixture("rsa-pkcs1.pem")).unwrap();
+    let creds = Credentials::ClientCredentials(ServiceApp {
+        client_id: crate::oauth::CLIENT_ID.into(),
+        key: SigningKey::from_pem(&pem, Some("k1".into())).unwrap(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        dpop: DpopMode::Auto,
+    });
+    let org = url::Url::parse(&sim.base_url).unwrap();
+    oktasync::okta::OktaClient::with_credentials(org, creds, crate::helpers::fast_options(), None)
+        .unwrap()
+}
+
+/// The error of one run of `stream` by a client granted only `granted`, after `seed` ran with
+/// every scope into the same state.
+async fn refusal(
+    sim: &okta_sim::Sim,
+    granted: &[&str],
+    seed: Option<&str>,
+    stream: &str,
+) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let (_keep, shutdown) = tokio::sync::watch::channel(false);
+    if let Some(seed) = seed {
+        let all = ["okta.groups.read", "okta.apps.read", "okta.logs.read"];
+        let engine = Engine::open(oauth_client(sim, &all), settings(dir.path(), None)).unwrap();
+        engine.run_once(seed, &shutdown).await.unwrap();
+    }
+    let engine = Engine::open(oauth_client(sim, granted), settings(dir.path(), None)).unwrap();
+    let err = engine.run_once(stream, &shutdown).await.unwrap_err();
+    format!("{err:#}")
+}
+
+#[tokio::test]
+async fn under_oauth_each_directory_stream_names_the_scope_it_lacks() {
+    let app = crate::oauth::service_app(false, std::time::Duration::from_secs(3600));
+    let sim = crate::oauth::sim_with(vec![app], config()).await;
+    let apps_logs = ["okta.apps.read", "okta.logs.read"];
+    for (granted, seed, stream, missing) in [
+        (&apps_logs[..], None, "groups", "okta.groups.read"),
+        (
+            &apps_logs[..],
+            Some("groups"),
+            "group_members",
+            "okta.groups.read",
+        ),
+        (
+            &["okta.groups.read", "okta.logs.read"][..],
+            None,
+            "apps",
+            "okta.apps.read",
+        ),
+        (
+            &["okta.groups.read", "okta.logs.read"][..],
+            None,
+            "app_users",
+            "okta.apps.read",
+        ),
+        (
+            &["okta.groups.read", "okta.apps.read"][..],
+            Some("app_users"),
+            "app_users",
+            "okta.logs.read",
+        ),
+    ] {
+        let message = refusal(&sim, granted, seed, stream).await;
+        assert!(
+            message.contains(missing) && message.contains("Okta API Scopes"),
+            "{stream} without {missing}: {message}"
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let all = ["okta.groups.read", "okta.apps.read", "okta.logs.read"];
+    let engine = Engine::open(oauth_client(&sim, &all), settings(dir.path(), None)).unwrap();
+    sync_directory(&engine).await.unwrap();
+    assert_mirrors(&sim, &dir.path().join("state.db")).await;
+}
+
+#[tokio::test]
+async fn a_group_deleted_without_the_system_log_is_tombstoned_by_the_reconcile() {
+    let (sim, client) = spawn_sim(config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let mut every_second = settings(dir.path(), None);
+    for p in &mut every_second.pollers {
+        if p.stream == "groups" {
+            p.reconcile = Some("* * * * * *".into());
+        }
+    }
+    let engine = Engine::open(client.clone(), every_second).unwrap();
+    sync_directory(&engine).await.unwrap();
+    let (_, groups, _) = ids(&sim).await;
+    api(
+        &client,
+        "DELETE",
+        &format!("/api/v1/groups/{}", groups[4]),
+        None,
+    )
+    .await;
+    let (_keep, shutdown) = tokio::sync::watch::channel(false);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        engine.run_once("groups", &shutdown).await.unwrap();
+        let db = rusqlite::Connection::open(&state).unwrap();
+        let gone: Option<String> = db
+            .query_row(
+                "SELECT deleted_at FROM groups WHERE id = ?1",
+                [&groups[4]],
+                |r| r.get(0),
+            )
+            .unwrap();
+        if gone.is_some() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no reconcile within 10 s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    sync_directory(&engine).await.unwrap();
+    assert_mirrors(&sim, &state).await;
+}

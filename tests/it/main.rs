@@ -21,6 +21,7 @@ mod operator;
 mod process;
 mod sim_admin;
 mod sim_cli;
+mod sim_directory;
 mod sim_limits;
 mod sim_logs;
 mod sim_oauth;
