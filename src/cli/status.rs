@@ -42,7 +42,21 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     }
     let store = Store::open(&settings.state)
         .with_context(|| format!("cannot open {}", settings.state.display()))?;
-    let rows: Vec<Row> = store.status()?.into_iter().map(row).collect();
+    let mut streams = store.status()?;
+    // Every enabled poller is named, even before its first run.
+    for p in settings.pollers.iter().filter(|p| p.enabled) {
+        if !streams.iter().any(|s| s.stream == p.stream) {
+            streams.push(StreamStatus {
+                stream: p.stream.to_owned(),
+                cursor: None,
+                cursor_updated_at: None,
+                last_success_at: None,
+                last_run: None,
+                total_records: 0,
+            });
+        }
+    }
+    let rows: Vec<Row> = streams.into_iter().map(row).collect();
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
