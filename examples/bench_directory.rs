@@ -38,27 +38,8 @@ const APP_USERS_PAGE: usize = 500;
 async fn main() -> anyhow::Result<()> {
     let arg = |name: &str, default: u64| support::arg(name).unwrap_or(default);
     let users = arg("--users", 100_000) as usize;
-    let (groups, apps) = (arg("--groups", 10_000) as usize, arg("--apps", 300) as usize);
-    let memberships = arg("--memberships", 200_000) as f64;
-    let assignments = arg("--assignments", 500_000) as f64;
     let (limit, window) = (arg("--rate-limit", 600), arg("--rate-window-secs", 1));
-    let group_assignments_per_app = 1.0;
-    // About 92% of generated users are not DEPROVISIONED, and each assigned group brings about
-    // memberships / groups members.
-    let by_group = apps as f64 * group_assignments_per_app * memberships / groups as f64;
-    let sim = support::child_sim(SimConfig {
-        users,
-        logs: 1000,
-        groups,
-        apps,
-        memberships_per_user: memberships / users as f64,
-        assignments_per_user: (assignments - by_group).max(0.0) / (users as f64 * 0.92),
-        group_assignments_per_app,
-        rate_limit: Some(limit as u32),
-        rate_window: Duration::from_secs(window),
-        ..SimConfig::default()
-    })
-    .await?;
+    let sim = support::child_sim(directory(users, limit as u32, window)).await?;
     let truth = Truth::fetch(&sim.base).await?;
     println!(
         "directory: {} groups, {} memberships, {} apps, {} assignments ({} by group); {users} users",
@@ -66,7 +47,11 @@ async fn main() -> anyhow::Result<()> {
         truth.members.len(),
         truth.apps,
         truth.app_users.len(),
-        truth.app_users.iter().filter(|(_, _, s)| s == "GROUP").count()
+        truth
+            .app_users
+            .iter()
+            .filter(|(_, _, s)| s == "GROUP")
+            .count()
     );
     println!("rate limit: {limit} requests per {window} s window per bucket, share 0.5");
     let floor = truth.floor();
@@ -100,9 +85,40 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    println!("simulator: {} requests refused with 429", counters["rate_limited"]);
+    println!(
+        "simulator: {} requests refused with 429",
+        counters["rate_limited"]
+    );
     println!("peak RSS: {:.1} MB", support::peak_rss_mb());
     Ok(())
+}
+
+/// The simulated org: `--groups`, `--apps`, and densities that give about `--memberships`
+/// memberships and `--assignments` assignments over `users` users.
+fn directory(users: usize, limit: u32, window: u64) -> SimConfig {
+    let arg = |name: &str, default: u64| support::arg(name).unwrap_or(default);
+    let (groups, apps) = (
+        arg("--groups", 10_000) as usize,
+        arg("--apps", 300) as usize,
+    );
+    let memberships = arg("--memberships", 200_000) as f64;
+    let assignments = arg("--assignments", 500_000) as f64;
+    let group_assignments_per_app = 1.0;
+    // About 92% of generated users are not DEPROVISIONED, and each assigned group brings about
+    // memberships / groups members.
+    let by_group = apps as f64 * group_assignments_per_app * memberships / groups as f64;
+    SimConfig {
+        users,
+        logs: 1000,
+        groups,
+        apps,
+        memberships_per_user: memberships / users as f64,
+        assignments_per_user: (assignments - by_group).max(0.0) / (users as f64 * 0.92),
+        group_assignments_per_app,
+        rate_limit: Some(limit),
+        rate_window: Duration::from_secs(window),
+        ..SimConfig::default()
+    }
 }
 
 /// The state database as mirror, plus NDJSON, every poller starting from the beginning.
@@ -130,7 +146,10 @@ async fn cycle(engine: &Engine, client: &OktaClient) -> anyhow::Result<Cycle> {
     let mut per_stream = Vec::new();
     for stream in STREAMS {
         let run = engine.run_once(stream, &shutdown).await?;
-        per_stream.push(format!("{stream} {} req/{} deltas", run.requests, run.records));
+        per_stream.push(format!(
+            "{stream} {} req/{} deltas",
+            run.requests, run.records
+        ));
     }
     let after = client.stats();
     Ok(Cycle {
@@ -160,7 +179,10 @@ impl Truth {
         Ok(Truth {
             groups: list("groups").len(),
             apps: list("apps").len(),
-            members: list("members").iter().map(|m| (s(&m[0]), s(&m[1]))).collect(),
+            members: list("members")
+                .iter()
+                .map(|m| (s(&m[0]), s(&m[1])))
+                .collect(),
             app_users: list("app_users")
                 .iter()
                 .map(|a| (s(&a[0]), s(&a[1]), s(&a[2])))
@@ -184,10 +206,16 @@ impl Truth {
         }
         let unassigned = self.apps.saturating_sub(per_app.len());
         pages(self.groups, GROUPS_PAGE)
-            + per_group.values().map(|n| pages(*n, MEMBERS_PAGE)).sum::<usize>()
+            + per_group
+                .values()
+                .map(|n| pages(*n, MEMBERS_PAGE))
+                .sum::<usize>()
             + empty
             + pages(self.apps, APPS_PAGE)
-            + per_app.values().map(|n| pages(*n, APP_USERS_PAGE)).sum::<usize>()
+            + per_app
+                .values()
+                .map(|n| pages(*n, APP_USERS_PAGE))
+                .sum::<usize>()
             + unassigned
     }
 

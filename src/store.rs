@@ -33,7 +33,7 @@ pub use types::{Mark, MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
 const MIGRATIONS: &[&str] = &[
     include_str!("../schema.sql"),
     include_str!("../migrations/002-oauth-grants.sql"),
-    include_str!("../migrations/003-directory.sql"),
+    include_str!("../migrations/004-directory.sql"),
 ];
 
 /// The newest schema version this build knows.

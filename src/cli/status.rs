@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Context;
 use super::sync::Target;
+use crate::config::SyncSettings;
 use crate::poll::plan::parse_time;
 use crate::store::{Store, StreamStatus};
 
@@ -42,20 +43,7 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     }
     let store = Store::open(&settings.state)
         .with_context(|| format!("cannot open {}", settings.state.display()))?;
-    let mut streams = store.status()?;
-    // Every enabled poller is named, even before its first run.
-    for p in settings.pollers.iter().filter(|p| p.enabled) {
-        if !streams.iter().any(|s| s.stream == p.stream) {
-            streams.push(StreamStatus {
-                stream: p.stream.to_owned(),
-                cursor: None,
-                cursor_updated_at: None,
-                last_success_at: None,
-                last_run: None,
-                total_records: 0,
-            });
-        }
-    }
+    let streams = with_every_poller(store.status()?, &settings);
     let rows: Vec<Row> = streams.into_iter().map(row).collect();
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
@@ -83,6 +71,24 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The stored statuses, plus an empty one for each enabled poller that never ran, so every
+/// enabled poller is named.
+fn with_every_poller(mut streams: Vec<StreamStatus>, settings: &SyncSettings) -> Vec<StreamStatus> {
+    for p in settings.pollers.iter().filter(|p| p.enabled) {
+        if !streams.iter().any(|s| s.stream == p.stream) {
+            streams.push(StreamStatus {
+                stream: p.stream.to_owned(),
+                cursor: None,
+                cursor_updated_at: None,
+                last_success_at: None,
+                last_run: None,
+                total_records: 0,
+            });
+        }
+    }
+    streams
 }
 
 fn row(status: StreamStatus) -> Row {

@@ -240,17 +240,6 @@ impl Run {
         let (stream, run, mirror) = (self.poller.stream, self.id, self.engine.mirror_in_state);
         let stage = self.engine.stage_diffs && stages_pages(stream) && !deltas.is_empty();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            if stage {
-                let mut store = store.lock().unwrap_or_else(|p| p.into_inner());
-                store
-                    .stage_pending(stream, &deltas)
-                    .context("staging the page")?;
-            }
-            sinks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .deliver(&deltas)
-                .context("delivering to the sinks")?;
             let page = PageCommit {
                 stream,
                 run,
@@ -261,12 +250,7 @@ impl Run {
                 rate_limited,
                 marks: &marks,
             };
-            store
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .commit_page(&page)
-                .context("committing the cursor")?;
-            Ok(())
+            write_page(&sinks, &store, &page, stage)
         })
         .await
         .context("commit task failed")??;
@@ -280,6 +264,29 @@ impl Run {
         );
         Ok(())
     }
+}
+
+/// Stages the page (when `stage`), delivers it to every sink, then commits it: blocking work.
+fn write_page(
+    sinks: &Mutex<Sinks>,
+    store: &Mutex<Store>,
+    page: &PageCommit<'_>,
+    stage: bool,
+) -> anyhow::Result<()> {
+    let lock_store = || store.lock().unwrap_or_else(|p| p.into_inner());
+    if stage {
+        lock_store()
+            .stage_pending(page.stream, page.deltas)
+            .context("staging the page")?;
+    }
+    sinks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .deliver(page.deltas)
+        .context("delivering to the sinks")?;
+    lock_store()
+        .commit_page(page)
+        .context("committing the cursor")
 }
 
 /// Fetches pages one ahead of the one being delivered, so Okta and the sinks work at once.

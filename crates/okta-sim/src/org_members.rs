@@ -53,11 +53,19 @@ pub fn fill_groups(seed: u64, density: Density, users: &[User], groups: &mut [Gr
     let mut rng = Rng::new(mix2(seed, 0x6E0_u64));
     for u in users {
         for _ in 0..count(&mut rng, density.memberships_per_user) {
-            let g = 1 + popular(&mut rng, explicit);
-            groups[g].members.insert(u.id.as_str().into());
+            // A few draws to find a group the user is not in yet, so the mean holds.
+            for _ in 0..TRIES {
+                let g = &mut groups[1 + popular(&mut rng, explicit)];
+                if g.members.insert(u.id.as_str().into()) {
+                    break;
+                }
+            }
         }
     }
 }
+
+/// Draws per membership or assignment before a repeat is accepted as a miss.
+const TRIES: usize = 4;
 
 /// Gives users direct assignments to apps, then assigns groups to apps and grants their members
 /// `GROUP` assignments (a user assigned directly stays `USER`).
@@ -68,11 +76,14 @@ pub fn fill_apps(seed: u64, density: Density, users: &[User], groups: &[Group], 
     let mut rng = Rng::new(mix2(seed, 0xA995_u64));
     for u in users.iter().filter(|u| u.status != Status::Deprovisioned) {
         for _ in 0..count(&mut rng, density.assignments_per_user) {
-            let a = &mut apps[popular(&mut rng, apps.len())];
-            let t = u.created.max(a.created) + rng.range(0, DAY);
-            a.users
-                .entry(u.id.as_str().into())
-                .or_insert_with(|| direct(u, t));
+            for _ in 0..TRIES {
+                let a = &mut apps[popular(&mut rng, apps.len())];
+                if !a.users.contains_key(u.id.as_str()) {
+                    let t = u.created.max(a.created) + rng.range(0, DAY);
+                    a.users.insert(u.id.as_str().into(), direct(u, t));
+                    break;
+                }
+            }
         }
     }
     let assignable: Vec<&Group> = groups.iter().filter(|g| !g.built_in).collect();

@@ -1,4 +1,4 @@
--- Schema version 3: the directory mirror (groups, memberships, apps, app assignments).
+-- Migration 004-directory: the directory mirror (groups, memberships, apps, app assignments).
 --
 -- Filled by the groups, group_members, apps and app_users streams. These tables are also what
 -- those streams diff Okta against, so the state database keeps them even when the mirror is
