@@ -40,21 +40,7 @@ async fn main() -> anyhow::Result<()> {
     let users = arg("--users", 100_000) as usize;
     let (limit, window) = (arg("--rate-limit", 600), arg("--rate-window-secs", 1));
     let sim = support::child_sim(directory(users, limit as u32, window)).await?;
-    let truth = Truth::fetch(&sim.base).await?;
-    println!(
-        "directory: {} groups, {} memberships, {} apps, {} assignments ({} by group); {users} users",
-        truth.groups,
-        truth.members.len(),
-        truth.apps,
-        truth.app_users.len(),
-        truth
-            .app_users
-            .iter()
-            .filter(|(_, _, s)| s == "GROUP")
-            .count()
-    );
     println!("rate limit: {limit} requests per {window} s window per bucket, share 0.5");
-    let floor = truth.floor();
     let dir = tempfile::tempdir()?;
     let client = OktaClient::new(
         sim.base.parse()?,
@@ -63,6 +49,20 @@ async fn main() -> anyhow::Result<()> {
     )?;
     let engine = Engine::open(client.clone(), settings(dir.path()))?;
     let backfill = cycle(&engine, &client).await?;
+    let again = cycle(&engine, &client).await?;
+    // Measured before the truth is read, so it is the sync's own.
+    let rss = support::peak_rss_mb();
+    let truth = Truth::fetch(&sim.base).await?;
+    let by_group = truth.app_users.iter().filter(|(_, _, s)| s == "GROUP");
+    println!(
+        "directory: {} groups, {} memberships, {} apps, {} assignments ({} by group); {users} users",
+        truth.groups,
+        truth.members.len(),
+        truth.apps,
+        truth.app_users.len(),
+        by_group.count()
+    );
+    let floor = truth.floor();
     println!(
         "backfill: {} requests ({:.3}x the floor of {floor}), {:.1} s, {} 429s; {}",
         backfill.requests,
@@ -71,9 +71,6 @@ async fn main() -> anyhow::Result<()> {
         backfill.rate_limited,
         backfill.per_stream
     );
-    let mirrored = truth.matches(&dir.path().join("state.db"))?;
-    println!("mirror equals the simulator's truth: {mirrored}");
-    let again = cycle(&engine, &client).await?;
     println!(
         "unchanged incremental cycle: {} requests, {:.2} s, {} 429s; {}",
         again.requests,
@@ -81,15 +78,14 @@ async fn main() -> anyhow::Result<()> {
         again.rate_limited,
         again.per_stream
     );
+    let mirrored = truth.matches(&dir.path().join("state.db"))?;
+    println!("mirror equals the simulator's truth: {mirrored}");
     let counters: Value = reqwest::get(format!("{}/__sim/counters", sim.base))
         .await?
         .json()
         .await?;
-    println!(
-        "simulator: {} requests refused with 429",
-        counters["rate_limited"]
-    );
-    println!("peak RSS: {:.1} MB", support::peak_rss_mb());
+    let refused = &counters["rate_limited"];
+    println!("simulator: {refused} requests refused with 429; sync peak RSS {rss:.1} MB");
     Ok(())
 }
 
@@ -145,9 +141,11 @@ async fn cycle(engine: &Engine, client: &OktaClient) -> anyhow::Result<Cycle> {
     let started = Instant::now();
     let mut per_stream = Vec::new();
     for stream in STREAMS {
+        let at = Instant::now();
         let run = engine.run_once(stream, &shutdown).await?;
+        let took = at.elapsed().as_secs_f64();
         per_stream.push(format!(
-            "{stream} {} req/{} deltas",
+            "{stream} {} req/{} deltas/{took:.1} s",
             run.requests, run.records
         ));
     }

@@ -239,7 +239,11 @@ async fn refresh(run: &Run, events: &[EventKeys]) -> anyhow::Result<Vec<Delta>> 
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    let sizes = run.engine.with_store(|s| s.assignment_counts()).await?;
+    let apps: std::collections::BTreeSet<String> = events.iter().filter_map(|e| e.app()).collect();
+    let sizes = run
+        .engine
+        .with_store(move |s| s.assignment_counts_of(&apps))
+        .await?;
     let plan = plan_refresh(events, &sizes, run.poller.page_size);
     let mut deltas = Vec::new();
     for app in &plan.apps {

@@ -197,6 +197,23 @@ pub struct Refresh {
     pub pairs: BTreeSet<(String, String)>,
 }
 
+impl EventKeys {
+    /// The id of the first target of one of `kinds`.
+    fn target(&self, kinds: &[&str]) -> Option<String> {
+        self.target.iter().flatten().find_map(|t| {
+            t.kind
+                .as_deref()
+                .filter(|k| kinds.contains(k))
+                .and(t.id.clone())
+        })
+    }
+
+    /// The app the event is about.
+    pub fn app(&self) -> Option<String> {
+        self.target(&["AppInstance"])
+    }
+}
+
 /// A group assignment change re-lists its app; a user assignment change reads that one
 /// assignment, unless an app has so many that listing it costs no more requests (`sizes`: the
 /// stored assignments per app; `page_size`: assignments per listing page).
@@ -204,18 +221,10 @@ pub fn plan_refresh(events: &[EventKeys], sizes: &HashMap<String, u64>, page_siz
     let mut refresh = Refresh::default();
     let mut per_app: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for e in events {
-        let find = |kinds: &[&str]| {
-            e.target.iter().flatten().find_map(|t| {
-                t.kind
-                    .as_deref()
-                    .filter(|k| kinds.contains(k))
-                    .and(t.id.clone())
-            })
-        };
-        let Some(app) = find(&["AppInstance"]) else {
+        let Some(app) = e.app() else {
             continue;
         };
-        match find(&["AppUser", "User"]) {
+        match e.target(&["AppUser", "User"]) {
             Some(user) if e.event_type.starts_with("application.") => {
                 per_app.entry(app).or_default().insert(user);
             }

@@ -106,20 +106,19 @@ impl Store {
         .map(|v| v.into_iter().collect())
     }
 
-    /// Memberships of groups that are tombstones (or unknown).
+    /// Memberships of groups that are tombstones (read by key, not by scanning every membership).
     pub fn orphan_members(&self) -> Result<Vec<Orphan>, StoreError> {
         self.orphans(
-            "SELECT m.group_id, m.user_id, NULL FROM group_members m
-             LEFT JOIN groups g ON g.id = m.group_id
-             WHERE g.id IS NULL OR g.deleted_at IS NOT NULL",
+            "SELECT group_id, user_id, NULL FROM group_members
+             WHERE group_id IN (SELECT id FROM groups WHERE deleted_at IS NOT NULL)",
         )
     }
 
     /// Assignments of apps that are tombstones.
     pub fn orphan_assignments(&self) -> Result<Vec<Orphan>, StoreError> {
         self.orphans(
-            "SELECT a.app_id, a.user_id, a.scope FROM app_users a
-             JOIN apps p ON p.id = a.app_id WHERE p.deleted_at IS NOT NULL",
+            "SELECT app_id, user_id, scope FROM app_users
+             WHERE app_id IN (SELECT id FROM apps WHERE deleted_at IS NOT NULL)",
         )
     }
 
@@ -190,6 +189,25 @@ impl Store {
                 .optional()
             })
             .ctx("read an app assignment")
+    }
+
+    /// How many assignments each of `apps` has.
+    pub fn assignment_counts_of(
+        &self,
+        apps: &BTreeSet<String>,
+    ) -> Result<HashMap<String, u64>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT count(*) FROM app_users WHERE app_id = ?1")
+            .ctx("count app assignments")?;
+        let mut out = HashMap::with_capacity(apps.len());
+        for app in apps {
+            let n = stmt
+                .query_row([app], |r| super::count(r, 0))
+                .ctx("count app assignments")?;
+            out.insert(app.clone(), n);
+        }
+        Ok(out)
     }
 
     /// How many assignments each app has, for the apps that have any.
