@@ -97,7 +97,7 @@ fn row(status: StreamStatus) -> Row {
         .as_deref()
         .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
         .and_then(|v| {
-            ["hwm", "last_published", "reconciled_at"]
+            ["membership_hwm", "hwm", "last_published", "reconciled_at"]
                 .iter()
                 .find_map(|k| v.get(k).and_then(|p| p.as_str().map(str::to_owned)))
         });

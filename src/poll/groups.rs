@@ -57,8 +57,12 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
     let text = serde_json::to_string(&cursor)?;
     while let Some(page) = prefetch.next(&mut shutdown, |_| true).await? {
         let deltas = changed(run, page.items, &mut seen).await?;
-        run.commit(deltas, text.clone(), Some(cursor.hwm.clone()))
-            .await?;
+        run.commit(
+            deltas,
+            text.clone(),
+            Some(later(&cursor.hwm, Some(&cursor.membership_hwm)).to_owned()),
+        )
+        .await?;
     }
     if *shutdown.borrow() {
         // A listing cut short proves nothing about what is missing: the marks stay.
@@ -76,7 +80,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
     } else {
         gone.extend(logged_deletes(run, &mut cursor).await?);
     }
-    let position = Some(cursor.hwm.clone());
+    let position = Some(later(&cursor.hwm, Some(&cursor.membership_hwm)).to_owned());
     run.commit(gone, serde_json::to_string(&cursor)?, position)
         .await
 }
