@@ -201,13 +201,20 @@ impl Config {
                 None => FileConfig::default(),
             },
         };
-        let okta = match okta_settings(file.okta, env) {
+        let sync = sync::sync_settings(file.sync, file.pollers, env)?;
+        let enabled: Vec<&str> = sync
+            .pollers
+            .iter()
+            .filter(|p| p.enabled)
+            .map(|p| p.stream)
+            .collect();
+        let okta = match okta_settings(file.okta, env, &auth::default_scopes(&enabled)) {
             Err(e @ ConfigError::Missing { .. }) => Err(e),
             other => Ok(other?),
         };
         Ok(Config {
             okta,
-            sync: sync::sync_settings(file.sync, file.pollers, env)?,
+            sync,
             metrics: daemon::metrics_settings(file.metrics, env)?,
             log: daemon::log_settings(file.log, env)?,
             hook: hook::hook_settings(file.hook, env)?,
@@ -231,7 +238,11 @@ fn read_file(path: &Path) -> Result<FileConfig, ConfigError> {
     })
 }
 
-fn okta_settings(file: auth::OktaSection, env: Env) -> Result<OktaSettings, ConfigError> {
+fn okta_settings(
+    file: auth::OktaSection,
+    env: Env,
+    default_scopes: &[&str],
+) -> Result<OktaSettings, ConfigError> {
     let domain =
         env("OKTA_DOMAIN")
             .or(file.domain.clone())
@@ -256,7 +267,7 @@ fn okta_settings(file: auth::OktaSection, env: Env) -> Result<OktaSettings, Conf
     let max_retries = file.max_retries.unwrap_or(4);
     Ok(OktaSettings {
         org,
-        credentials: auth::credentials(file, env)?,
+        credentials: auth::credentials(file, env, default_scopes)?,
         rate_limit_share: share,
         request_timeout,
         max_retries,

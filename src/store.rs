@@ -15,23 +15,28 @@ use rusqlite::{
 use crate::sink::{Delta, stream, utc_millis};
 
 mod columns;
+mod directory;
+mod directory_read;
 mod files;
 mod grants;
 mod hook;
 mod types;
 
 use columns::{EventColumns, UserColumns, columns};
+pub use directory::{is_directory, stages_pages};
+pub use directory_read::{AppVersion, AssignmentVersion, GroupVersion, Orphan};
 pub use files::lock_state;
 use files::{create_private, restrict_sidecars};
 pub use grants::StateGrants;
 pub use hook::{HookRegistration, InboxBatch, ReceiverStats};
-pub use types::{MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
+pub use types::{Mark, MirrorCounts, PageCommit, RunId, RunStatus, StreamStatus};
 
 /// Schema migrations; entry `i` takes the database from `user_version` `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     include_str!("../schema.sql"),
     include_str!("../migrations/002-oauth-grants.sql"),
     include_str!("../migrations/003-hook.sql"),
+    include_str!("../migrations/004-directory.sql"),
 ];
 
 /// The newest schema version this build knows.
@@ -67,7 +72,9 @@ pub enum StoreError {
     },
     #[error("cannot restrict permissions of {path}: {cause}; check who owns it")]
     Permissions { path: PathBuf, cause: io::Error },
-    #[error("unknown stream {0:?}: expected new_users, updated_users, system_log or event_hook")]
+    #[error(
+        "unknown stream {0:?}: expected new_users, updated_users, system_log, event_hook, groups, group_members, apps or app_users"
+    )]
     UnknownStream(String),
     #[error("cannot mirror {stream} record {id}: {cause}; nothing from this batch was written")]
     Row {
@@ -159,14 +166,19 @@ impl Store {
             .ctx("read a cursor")
     }
 
-    /// In one transaction: mirror the deltas (if `mirror`), store the cursor, and add the page
-    /// to the run's counters. On any error nothing changes.
+    /// In one transaction: mirror the deltas (if `mirror`; directory deltas always, since the
+    /// directory pollers diff against them), apply the page's marks, store the cursor, and add
+    /// the page to the run's counters. On any error nothing changes.
     pub fn commit_page(&mut self, page: &PageCommit<'_>) -> Result<(), StoreError> {
         let now = utc_millis(Utc::now());
         let tx = self.write_tx()?;
-        if page.mirror {
-            mirror_rows(&tx, page.deltas, &now)?;
-        }
+        let rows = page
+            .deltas
+            .iter()
+            .filter(|d| page.mirror || is_directory(&d.stream));
+        mirror_rows(&tx, rows, &now)?;
+        directory::apply_marks(&tx, page.marks)?;
+        directory::clear_pending(&tx, page.stream)?;
         put_cursor(&tx, page.stream, page.cursor, &now)?;
         let changed = tx
             .prepare_cached(
@@ -234,8 +246,13 @@ impl Store {
     }
 
     /// Sets the cursor of `stream` to `value`, or deletes it when `value` is `None` so the next
-    /// run starts from scratch.
+    /// run starts from scratch (for `group_members`, every group's members are listed again).
     pub fn reset_cursor(&mut self, stream: &str, value: Option<&str>) -> Result<(), StoreError> {
+        if stream == stream::GROUP_MEMBERS && value.is_none() {
+            self.conn
+                .execute("UPDATE groups SET members_synced = NULL", [])
+                .ctx("forget which groups' members were listed")?;
+        }
         match value {
             Some(v) => put_cursor(&self.conn, stream, v, &utc_millis(Utc::now())),
             None => self
@@ -352,7 +369,11 @@ INSERT INTO system_log (uuid, published, event_type, severity, actor_id, outcome
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
 ON CONFLICT(uuid) DO NOTHING";
 
-fn mirror_rows(tx: &Transaction<'_>, deltas: &[Delta], synced_at: &str) -> Result<(), StoreError> {
+fn mirror_rows<'a>(
+    tx: &Transaction<'_>,
+    deltas: impl IntoIterator<Item = &'a Delta>,
+    synced_at: &str,
+) -> Result<(), StoreError> {
     let mut users = tx
         .prepare_cached(UPSERT_USER)
         .ctx("prepare the users upsert")?;
@@ -392,6 +413,10 @@ fn mirror_rows(tx: &Transaction<'_>, deltas: &[Delta], synced_at: &str) -> Resul
                     synced_at,
                     delta.stream
                 ])
+            }
+            other if is_directory(other) => {
+                directory::mirror_delta(tx, delta, synced_at)?;
+                continue;
             }
             other => return Err(StoreError::UnknownStream(other.to_owned())),
         };
@@ -498,6 +523,7 @@ mod tests {
             mirror: true,
             requests: 1,
             rate_limited: 0,
+            marks: &[],
         }
     }
 
@@ -554,12 +580,16 @@ mod tests {
             .unwrap();
         drop(f.store);
         let err = Store::open(&f.path).unwrap_err();
+        let newer = i64::from(SCHEMA_VERSION) + 1;
         assert!(
-            matches!(err, StoreError::TooNew { found: 4, .. }),
+            matches!(err, StoreError::TooNew { found, .. } if found == newer),
             "{err:?}"
         );
         let message = err.to_string();
-        assert!(message.contains("has schema version 4 but this oktasync understands up to 3"));
+        let expected = format!(
+            "has schema version {newer} but this oktasync understands up to {SCHEMA_VERSION}"
+        );
+        assert!(message.contains(&expected), "{message}");
         assert!(message.ends_with("upgrade oktasync"), "{message}");
     }
 

@@ -67,9 +67,10 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
 fn reset_value(stream: &str, to: Option<&str>) -> anyhow::Result<Option<String>> {
     let Some(to) = to else { return Ok(None) };
     let at = StartAt::parse("--to", to)?.resolve(Utc::now());
-    if stream == "system_log" {
+    if !matches!(stream, "new_users" | "updated_users") {
         bail!(
-            "--to is for the users streams; for system_log set pollers.system_log.start = {:?} and reset without --to",
+            "--to is for the users streams; for system_log set pollers.system_log.start = {:?} and reset without --to \
+             (a directory stream reset without --to lists everything again)",
             okta_time(at)
         );
     }

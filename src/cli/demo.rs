@@ -79,7 +79,7 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
 fn next_steps() -> String {
     format!(
         "Next steps:\n\
-         1. Query the mirror:\n   sqlite3 {DB} \"SELECT login, status, last_updated FROM users ORDER BY last_updated DESC LIMIT 5\"\n   sqlite3 {DB} \"SELECT * FROM failed_sign_ins_last_day LIMIT 5\"\n\
+         1. Query the mirror:\n   sqlite3 {DB} \"SELECT login, status, last_updated FROM users ORDER BY last_updated DESC LIMIT 5\"\n   sqlite3 {DB} \"SELECT * FROM failed_sign_ins_last_day LIMIT 5\"\n   sqlite3 {DB} \"SELECT name, members FROM group_sizes LIMIT 5\"\n\
          2. Filter the NDJSON stream:\n   jq -c 'select(.stream == \"system_log\") | {{id, type: .data.eventType, outcome: .data.outcome.result}}' {NDJSON} | head\n\
          3. Point the same sync at your Okta org:\n   export OKTA_DOMAIN=dev-12345.okta.com OKTA_API_TOKEN=…   # or api_token_file in oktasync.toml\n   oktasync sync --state oktasync.db --sink sqlite:oktasync.db --sink file:okta.ndjson\n   oktasync status"
     )

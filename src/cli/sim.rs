@@ -31,6 +31,15 @@ pub struct Opts {
     /// Number of applications, e.g. `--apps 10`.
     #[arg(long, default_value_t = 10)]
     pub apps: usize,
+    /// Mean group memberships per user, e.g. `--memberships-per-user 2`.
+    #[arg(long, default_value_t = 2.0)]
+    pub memberships_per_user: f64,
+    /// Mean direct app assignments per user, e.g. `--assignments-per-user 1.5`.
+    #[arg(long, default_value_t = 1.5)]
+    pub assignments_per_user: f64,
+    /// Mean groups assigned to each app (their members get the app), e.g. `--group-assignments-per-app 0.5`.
+    #[arg(long, default_value_t = 0.5)]
+    pub group_assignments_per_app: f64,
     /// Seed for all generated data, e.g. `--seed 7`.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
@@ -84,6 +93,9 @@ impl Opts {
             logs: self.logs,
             groups: self.groups,
             apps: self.apps,
+            memberships_per_user: self.memberships_per_user,
+            assignments_per_user: self.assignments_per_user,
+            group_assignments_per_app: self.group_assignments_per_app,
             seed: self.seed,
             token: self
                 .token

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::Context;
 use super::sync::Target;
+use crate::config::SyncSettings;
 use crate::poll::plan::parse_time;
 use crate::store::{Store, StreamStatus};
 
@@ -42,7 +43,8 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     }
     let store = Store::open(&settings.state)
         .with_context(|| format!("cannot open {}", settings.state.display()))?;
-    let rows: Vec<Row> = store.status()?.into_iter().map(row).collect();
+    let streams = with_every_poller(store.status()?, &settings);
+    let rows: Vec<Row> = streams.into_iter().map(row).collect();
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -71,15 +73,33 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The stored statuses, plus an empty one for each enabled poller that never ran, so every
+/// enabled poller is named.
+fn with_every_poller(mut streams: Vec<StreamStatus>, settings: &SyncSettings) -> Vec<StreamStatus> {
+    for p in settings.pollers.iter().filter(|p| p.enabled) {
+        if !streams.iter().any(|s| s.stream == p.stream) {
+            streams.push(StreamStatus {
+                stream: p.stream.to_owned(),
+                cursor: None,
+                cursor_updated_at: None,
+                last_success_at: None,
+                last_run: None,
+                total_records: 0,
+            });
+        }
+    }
+    streams
+}
+
 fn row(status: StreamStatus) -> Row {
     let position = status
         .cursor
         .as_deref()
         .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
         .and_then(|v| {
-            v.get("hwm")
-                .or_else(|| v.get("last_published"))
-                .and_then(|p| p.as_str().map(str::to_owned))
+            ["membership_hwm", "hwm", "last_published", "reconciled_at"]
+                .iter()
+                .find_map(|k| v.get(k).and_then(|p| p.as_str().map(str::to_owned)))
         });
     let lag_seconds = status
         .last_success_at

@@ -48,7 +48,9 @@ pub struct RunOpts {
 #[derive(Debug, clap::Args)]
 pub struct SyncOpts {
     /// Streams to sync, e.g. `system_log` [default: every enabled poller: new_users and
-    /// updated_users (OAuth scope okta.users.read), system_log (okta.logs.read)]
+    /// updated_users (OAuth scope okta.users.read), system_log (okta.logs.read), groups and
+    /// group_members (okta.groups.read), apps (okta.apps.read), app_users (okta.apps.read and
+    /// okta.logs.read)]
     #[arg(value_name = "STREAM")]
     streams: Vec<String>,
     #[command(flatten)]

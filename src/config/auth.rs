@@ -94,10 +94,49 @@ impl Credentials {
     }
 }
 
-/// The scopes the pollers read with: users and the System Log.
-pub const POLLER_SCOPES: [&str; 2] = ["okta.users.read", "okta.logs.read"];
+/// The scopes the pollers read with: users, the System Log, groups and apps.
+pub const POLLER_SCOPES: [&str; 4] = [
+    "okta.users.read",
+    "okta.logs.read",
+    "okta.groups.read",
+    "okta.apps.read",
+];
 
-pub(super) fn credentials(section: OktaSection, env: Env) -> Result<Credentials, ConfigError> {
+/// The scopes a poller reads with (`app_users` follows assignment events in the System Log).
+pub fn poller_scopes(stream: &str) -> &'static [&'static str] {
+    match stream {
+        "system_log" => &["okta.logs.read"],
+        "groups" | "group_members" => &["okta.groups.read"],
+        "apps" => &["okta.apps.read"],
+        "app_users" => &["okta.apps.read", "okta.logs.read"],
+        _ => &["okta.users.read"],
+    }
+}
+
+/// The scopes asked for when `okta.scopes` is not set: those of the enabled pollers (all of
+/// them when none is enabled), so a disabled poller's scope need not be granted.
+pub fn default_scopes(enabled: &[&str]) -> Vec<&'static str> {
+    let needed: Vec<&str> = enabled
+        .iter()
+        .flat_map(|s| poller_scopes(s))
+        .copied()
+        .collect();
+    let scopes: Vec<&'static str> = POLLER_SCOPES
+        .into_iter()
+        .filter(|s| needed.contains(s))
+        .collect();
+    if scopes.is_empty() {
+        POLLER_SCOPES.to_vec()
+    } else {
+        scopes
+    }
+}
+
+pub(super) fn credentials(
+    section: OktaSection,
+    env: Env,
+    defaults: &[&str],
+) -> Result<Credentials, ConfigError> {
     let kind = env("OKTA_AUTH").or(section.auth.clone());
     match kind.as_deref().map(str::trim).unwrap_or("api_token") {
         "api_token" => Ok(Credentials::ApiToken(api_token(
@@ -107,8 +146,10 @@ pub(super) fn credentials(section: OktaSection, env: Env) -> Result<Credentials,
                 .or(section.api_token_file),
             section.api_token,
         )?)),
-        "client_credentials" => service_app(section, env).map(Credentials::ClientCredentials),
-        "authorization_code" => web_app(section, env).map(Credentials::AuthorizationCode),
+        "client_credentials" => {
+            service_app(section, env, defaults).map(Credentials::ClientCredentials)
+        }
+        "authorization_code" => web_app(section, env, defaults).map(Credentials::AuthorizationCode),
         other => Err(invalid(
             "okta.auth",
             format!("{other:?} is not one of api_token, client_credentials, authorization_code"),
@@ -129,7 +170,11 @@ fn client_id(section: &OktaSection, env: Env) -> Result<String, ConfigError> {
         })
 }
 
-fn service_app(section: OktaSection, env: Env) -> Result<ServiceApp, ConfigError> {
+fn service_app(
+    section: OktaSection,
+    env: Env,
+    defaults: &[&str],
+) -> Result<ServiceApp, ConfigError> {
     let client_id = client_id(&section, env)?;
     let file = env("OKTA_PRIVATE_KEY_FILE")
         .map(PathBuf::from)
@@ -163,12 +208,12 @@ fn service_app(section: OktaSection, env: Env) -> Result<ServiceApp, ConfigError
     Ok(ServiceApp {
         client_id,
         key,
-        scopes: scopes(env, section.scopes, &POLLER_SCOPES)?,
+        scopes: scopes(env, section.scopes, defaults)?,
         dpop: dpop_mode(env, section.dpop)?,
     })
 }
 
-fn web_app(section: OktaSection, env: Env) -> Result<WebApp, ConfigError> {
+fn web_app(section: OktaSection, env: Env, defaults: &[&str]) -> Result<WebApp, ConfigError> {
     let client_id = client_id(&section, env)?;
     let secret_file = env("OKTA_CLIENT_SECRET_FILE")
         .map(PathBuf::from)
@@ -206,7 +251,7 @@ fn web_app(section: OktaSection, env: Env) -> Result<WebApp, ConfigError> {
              okta-client-secret (the Client Secret on the app's General tab)",
         ));
     }
-    let mut default_scopes = POLLER_SCOPES.to_vec();
+    let mut default_scopes = defaults.to_vec();
     default_scopes.push("offline_access");
     let redirect_port = section.redirect_port.unwrap_or(8765);
     if redirect_port == 0 {
@@ -362,10 +407,47 @@ mod tests {
         };
         assert_eq!(app.client_id, "0oa1");
         assert_eq!(app.key.key_id.as_deref(), Some("kid1"));
-        assert_eq!(app.scopes, ["okta.users.read", "okta.logs.read"]);
+        assert_eq!(
+            app.scopes,
+            [
+                "okta.users.read",
+                "okta.logs.read",
+                "okta.groups.read",
+                "okta.apps.read"
+            ]
+        );
         assert_eq!(app.dpop, DpopMode::Auto);
         let shown = format!("{app:?}");
         assert!(!shown.contains("MII"), "{shown}");
+    }
+
+    #[test]
+    fn a_disabled_pollers_scope_is_not_asked_for_by_default() {
+        let key = fixtures().join("rsa-pkcs1.pem");
+        let off = ["groups", "group_members", "apps"]
+            .map(|s| format!("[pollers.{s}]\nenabled = false\n"))
+            .concat();
+        let body = format!(
+            "auth = \"client_credentials\"\nclient_id = \"0oa1\"\nprivate_key_file = {key:?}\n{off}"
+        );
+        let Ok(Credentials::ClientCredentials(app)) = load(&body, &[]) else {
+            panic!("a service app");
+        };
+        assert_eq!(
+            app.scopes,
+            ["okta.users.read", "okta.logs.read", "okta.apps.read"],
+            "app_users still runs, so okta.apps.read stays"
+        );
+        let off = ["system_log", "groups", "group_members", "apps", "app_users"]
+            .map(|s| format!("[pollers.{s}]\nenabled = false\n"))
+            .concat();
+        let body = format!(
+            "auth = \"client_credentials\"\nclient_id = \"0oa1\"\nprivate_key_file = {key:?}\n{off}"
+        );
+        let Ok(Credentials::ClientCredentials(app)) = load(&body, &[]) else {
+            panic!("a service app");
+        };
+        assert_eq!(app.scopes, ["okta.users.read"]);
     }
 
     #[test]

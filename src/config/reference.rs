@@ -18,7 +18,7 @@ pub enum DefaultValue {
 /// One row of the reference.
 #[derive(Debug, Clone, Copy)]
 pub struct Key {
-    /// Dotted key; `<stream>` stands for new_users, updated_users or system_log.
+    /// Dotted key; `<stream>` stands for any of the pollers (`config::STREAMS`).
     pub key: &'static str,
     pub default: DefaultValue,
     /// Environment variables that set it (which win over the file), comma-separated.
@@ -26,18 +26,31 @@ pub struct Key {
     pub meaning: &'static str,
 }
 
-/// A per-stream default: one value for both users pollers, another for the System Log.
-const fn users_logs(users: &'static str, logs: &'static str) -> [(&'static str, &'static str); 3] {
-    [
-        ("new_users", users),
-        ("updated_users", users),
-        ("system_log", logs),
-    ]
-}
+const EVERY_5_MIN: &str = "\"0 */5 * * * *\"";
 
-const SCHEDULES: [(&str, &str); 3] = users_logs("\"0 */5 * * * *\"", "\"*/30 * * * * *\"");
-const STARTS: [(&str, &str); 3] = users_logs("\"all\"", "\"-24h\"");
-const PAGE_SIZES: [(&str, &str); 3] = users_logs("200", "1000");
+const SCHEDULES: [(&str, &str); 7] = [
+    ("new_users", EVERY_5_MIN),
+    ("updated_users", EVERY_5_MIN),
+    ("system_log", "\"*/30 * * * * *\""),
+    ("groups", EVERY_5_MIN),
+    ("group_members", "\"30 * * * * *\""),
+    ("apps", EVERY_5_MIN),
+    ("app_users", EVERY_5_MIN),
+];
+const STARTS: [(&str, &str); 3] = [
+    ("new_users", "\"all\""),
+    ("updated_users", "\"all\""),
+    ("system_log", "\"-24h\""),
+];
+const PAGE_SIZES: [(&str, &str); 7] = [
+    ("new_users", "200"),
+    ("updated_users", "200"),
+    ("system_log", "1000"),
+    ("groups", "1000"),
+    ("group_members", "200"),
+    ("apps", "200"),
+    ("app_users", "500"),
+];
 
 /// Every key, in the order README lists them.
 pub const KEYS: &[Key] = &[
@@ -110,7 +123,7 @@ pub const KEYS: &[Key] = &[
     Key {
         key: "okta.scopes",
         default: DefaultValue::Text(
-            "`okta.users.read okta.logs.read` (plus `offline_access` for authorization_code)",
+            "the enabled pollers' read scopes: `okta.users.read okta.logs.read okta.groups.read okta.apps.read` (plus `offline_access` for authorization_code)",
         ),
         env: "OKTA_SCOPES",
         meaning: "OAuth scopes, space-separated, exactly as the app's Okta API Scopes tab shows them",
@@ -163,7 +176,7 @@ pub const KEYS: &[Key] = &[
         key: "sync.lookback_secs",
         default: DefaultValue::Toml("300"),
         env: "",
-        meaning: "How far behind the users high-water mark each query reaches, for Okta's search-index lag",
+        meaning: "How far behind the users and groups high-water marks each query reaches, for Okta's search-index lag",
     },
     Key {
         key: "sync.rotate_bytes",
@@ -193,13 +206,13 @@ pub const KEYS: &[Key] = &[
         key: "pollers.<stream>.start",
         default: DefaultValue::PerStream(&STARTS),
         env: "",
-        meaning: "Where a poller without a cursor starts: `now`, `all`, `-<N>s/m/h/d` or an RFC 3339 time",
+        meaning: "Users and System Log: where a poller without a cursor starts: `now`, `all`, `-<N>s/m/h/d` or an RFC 3339 time (the directory streams always begin with a full listing)",
     },
     Key {
         key: "pollers.<stream>.page_size",
         default: DefaultValue::PerStream(&PAGE_SIZES),
         env: "",
-        meaning: "Records per request (at most 200 for users, 1000 for the System Log)",
+        meaning: "Records per request (at most 200 for users and apps, 1000 for the System Log and group members, 500 for app users, 10000 for groups)",
     },
     Key {
         key: "pollers.system_log.filter",
@@ -212,6 +225,18 @@ pub const KEYS: &[Key] = &[
         default: DefaultValue::Text("none"),
         env: "",
         meaning: "System Log only: keywords that must all match",
+    },
+    Key {
+        key: "pollers.groups.reconcile",
+        default: DefaultValue::Toml("\"0 0 * * * *\""),
+        env: "",
+        meaning: "When the `groups` run lists every group instead of searching for changes, and tombstones the groups gone from Okta (cron with seconds, UTC)",
+    },
+    Key {
+        key: "pollers.app_users.reconcile",
+        default: DefaultValue::Toml("\"0 0 3 * * *\""),
+        env: "",
+        meaning: "When the `app_users` run re-lists every app's assignments and heals what the System Log did not show (cron with seconds, UTC)",
     },
     Key {
         key: "metrics.listen",
@@ -265,11 +290,7 @@ pub fn markdown_table() -> String {
     for k in KEYS {
         let default = match k.default {
             DefaultValue::Toml(v) => format!("`{v}`"),
-            DefaultValue::PerStream(values) => {
-                let users = values[0].1;
-                let logs = values[values.len() - 1].1;
-                format!("`{users}` (users), `{logs}` (system_log)")
-            }
+            DefaultValue::PerStream(values) => per_stream(values),
             DefaultValue::Text(t) => t.to_owned(),
         };
         let env: Vec<String> = k
@@ -286,6 +307,27 @@ pub fn markdown_table() -> String {
         ));
     }
     out
+}
+
+/// Per-stream defaults grouped by value, e.g. `` `200` (users, apps), `1000` (system_log) ``.
+fn per_stream(values: &[(&str, &str)]) -> String {
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (stream, value) in values {
+        match groups.iter_mut().find(|(v, _)| v == value) {
+            Some((_, streams)) => streams.push(stream),
+            None => groups.push((value, vec![stream])),
+        }
+    }
+    let shown: Vec<String> = groups
+        .iter()
+        .map(|(value, streams)| {
+            let names = streams
+                .join(", ")
+                .replace("new_users, updated_users", "users");
+            format!("`{value}` ({names})")
+        })
+        .collect();
+    shown.join(", ")
 }
 
 #[cfg(test)]

@@ -11,7 +11,15 @@ use serde::Deserialize;
 use super::{ConfigError, Env, invalid};
 
 /// The streams oktasync polls, in the order a sync cycle runs them.
-pub const STREAMS: [&str; 3] = ["new_users", "updated_users", "system_log"];
+pub const STREAMS: [&str; 7] = [
+    "new_users",
+    "updated_users",
+    "system_log",
+    "groups",
+    "group_members",
+    "apps",
+    "app_users",
+];
 
 /// Where a poller starts when it has no cursor yet.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,6 +96,7 @@ pub(super) struct PollerSection {
     page_size: Option<u32>,
     filter: Option<String>,
     q: Option<String>,
+    reconcile: Option<String>,
 }
 
 /// One poller's settings.
@@ -102,6 +111,9 @@ pub struct PollerSettings {
     /// System Log only: a SCIM filter and keywords.
     pub filter: Option<String>,
     pub q: Option<String>,
+    /// `groups` and `app_users` only: when a full listing checks what the incremental reads
+    /// missed (cron with seconds, UTC).
+    pub reconcile: Option<String>,
 }
 
 /// Everything the sync engine is configured with.
@@ -190,43 +202,73 @@ pub(super) fn sync_settings(
     })
 }
 
+/// A poller's defaults: schedule, start (`None`: the key is refused), page size and its
+/// maximum, and the reconcile schedule (`None`: the key is refused).
+struct Defaults {
+    schedule: &'static str,
+    start: Option<&'static str>,
+    page_size: u32,
+    max_page: u32,
+    reconcile: Option<&'static str>,
+}
+
+fn defaults(stream: &str) -> Defaults {
+    let every_5_min = "0 */5 * * * *";
+    let (schedule, start, page_size, max_page, reconcile) = match stream {
+        "system_log" => ("*/30 * * * * *", Some("-24h"), 1000, 1000, None),
+        "groups" => (every_5_min, None, 1000, 10_000, Some("0 0 * * * *")),
+        "group_members" => ("30 * * * * *", None, 200, 1000, None),
+        "apps" => (every_5_min, None, 200, 200, None),
+        "app_users" => (every_5_min, None, 500, 500, Some("0 0 3 * * *")),
+        _ => (every_5_min, Some("all"), 200, 200, None),
+    };
+    Defaults {
+        schedule,
+        start,
+        page_size,
+        max_page,
+        reconcile,
+    }
+}
+
 fn poller_settings(stream: &'static str, p: PollerSection) -> Result<PollerSettings, ConfigError> {
-    let logs = stream == "system_log";
+    let d = defaults(stream);
     let key = |k: &str| format!("pollers.{stream}.{k}");
-    let start = StartAt::parse(
-        &key("start"),
-        p.start
-            .as_deref()
-            .unwrap_or(if logs { "-24h" } else { "all" }),
-    )?;
-    let (default_page, max_page) = if logs { (1000, 1000) } else { (200, 200) };
-    let page_size = p.page_size.unwrap_or(default_page);
-    if page_size == 0 || page_size > max_page {
+    let start = match (d.start, p.start.as_deref()) {
+        (None, Some(_)) => {
+            return Err(invalid(
+                &key("start"),
+                "the directory streams always begin with a full listing; remove start",
+            ));
+        }
+        (default, given) => StartAt::parse(&key("start"), given.or(default).unwrap_or("all"))?,
+    };
+    let page_size = p.page_size.unwrap_or(d.page_size);
+    if page_size == 0 || page_size > d.max_page {
         return Err(invalid(
             &key("page_size"),
-            format!("{page_size} is outside 1..={max_page}"),
+            format!("{page_size} is outside 1..={}", d.max_page),
         ));
     }
-    if !logs && (p.filter.is_some() || p.q.is_some()) {
+    if stream != "system_log" && (p.filter.is_some() || p.q.is_some()) {
         return Err(invalid(
             &key("filter"),
             "filter and q apply to system_log only",
         ));
     }
-    let schedule = p.schedule.unwrap_or_else(|| {
-        if logs {
-            "*/30 * * * * *"
-        } else {
-            "0 */5 * * * *"
+    let schedule = cron(&key("schedule"), p.schedule.unwrap_or(d.schedule.into()))?;
+    let reconcile = match (d.reconcile, p.reconcile) {
+        (None, Some(_)) => {
+            return Err(invalid(
+                &key("reconcile"),
+                "reconcile applies to groups and app_users only",
+            ));
         }
-        .into()
-    });
-    if schedule.split_whitespace().count() != 6 {
-        return Err(invalid(
-            &key("schedule"),
-            format!("{schedule:?} needs six fields with seconds first, e.g. \"0 */5 * * * *\""),
-        ));
-    }
+        (default, given) => given
+            .or(default.map(str::to_owned))
+            .map(|r| cron(&key("reconcile"), r))
+            .transpose()?,
+    };
     Ok(PollerSettings {
         stream,
         enabled: p.enabled.unwrap_or(true),
@@ -235,7 +277,24 @@ fn poller_settings(stream: &'static str, p: PollerSection) -> Result<PollerSetti
         page_size,
         filter: p.filter.filter(|f| !f.trim().is_empty()),
         q: p.q.filter(|q| !q.trim().is_empty()),
+        reconcile,
     })
+}
+
+/// A cron expression with seconds, checked the way the scheduler will read it.
+fn cron(key: &str, text: String) -> Result<String, ConfigError> {
+    let parsed = croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(&text);
+    if text.split_whitespace().count() != 6 || parsed.is_err() {
+        return Err(invalid(
+            key,
+            format!("{text:?} needs six fields with seconds first, e.g. \"0 */5 * * * *\""),
+        ));
+    }
+    Ok(text)
 }
 
 #[cfg(test)]

@@ -103,7 +103,7 @@ impl Inbox {
     /// Starts the committer and the emitter; the emitter first drains what a previous process
     /// left in the inbox.
     pub fn start(outputs: Outputs) -> std::io::Result<(Inbox, Workers)> {
-        let external = lock(&outputs.sinks).has_external();
+        let external = lock(&outputs.sinks).beyond_state();
         let direct = outputs.mirror_in_state && !external;
         let (jobs, job_rx) = mpsc::channel(4096);
         let (status, emitted) = watch::channel(Emitted::default());

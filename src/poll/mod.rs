@@ -12,9 +12,15 @@ use crate::config::{PollerSettings, SyncSettings};
 use crate::metrics;
 use crate::okta::{OktaClient, Page, Pages, Stats};
 use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
-use crate::store::{PageCommit, RunId, Store};
+use crate::store::{Mark, PageCommit, RunId, Store, stages_pages};
 
 pub mod activity;
+mod app_users;
+mod apps;
+mod directory;
+pub mod directory_plan;
+mod group_members;
+mod groups;
 pub mod health;
 mod logs;
 pub mod plan;
@@ -44,6 +50,8 @@ pub struct Engine {
     store: Arc<Mutex<Store>>,
     sinks: Arc<Mutex<Sinks>>,
     mirror_in_state: bool,
+    /// Some sink is outside the state database: diff pages are staged before delivery.
+    stage_diffs: bool,
     settings: Arc<SyncSettings>,
     /// The sinks as metric labels (`stdout`, `file:PATH`, `sqlite:PATH`).
     sink_names: Arc<Vec<String>>,
@@ -81,6 +89,7 @@ impl Engine {
         Ok(Engine {
             client,
             mirror_in_state: sinks.mirrors_state(),
+            stage_diffs: sinks.beyond_state(),
             store: Arc::new(Mutex::new(store)),
             sinks: Arc::new(Mutex::new(sinks)),
             settings: Arc::new(settings),
@@ -164,6 +173,10 @@ impl Engine {
         run.summary.stream = stream.to_owned();
         let result = match stream {
             "system_log" => logs::run(&mut run, shutdown).await,
+            "groups" => groups::run(&mut run, shutdown).await,
+            "group_members" => group_members::run(&mut run, shutdown).await,
+            "apps" => apps::run(&mut run, shutdown).await,
+            "app_users" => app_users::run(&mut run, shutdown).await,
             _ => users::run(&mut run, shutdown).await,
         };
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
@@ -223,6 +236,18 @@ impl Run {
         cursor: String,
         position: Option<String>,
     ) -> anyhow::Result<()> {
+        self.commit_marked(deltas, cursor, position, Vec::new())
+            .await
+    }
+
+    /// [`Run::commit`], with `marks` committed in the same transaction as the rows.
+    async fn commit_marked(
+        &mut self,
+        deltas: Vec<Delta>,
+        cursor: String,
+        position: Option<String>,
+        marks: Vec<Mark>,
+    ) -> anyhow::Result<()> {
         let records = deltas.len() as u64;
         let now = self.engine.client.stats();
         let requests = now.requests - self.stats.requests;
@@ -234,12 +259,8 @@ impl Run {
         self.summary.rate_limited += rate_limited;
         let (sinks, store) = (self.engine.sinks.clone(), self.engine.store.clone());
         let (stream, run, mirror) = (self.poller.stream, self.id, self.engine.mirror_in_state);
+        let stage = self.engine.stage_diffs && stages_pages(stream) && !deltas.is_empty();
         tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            sinks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .deliver(&deltas)
-                .context("delivering to the sinks")?;
             let page = PageCommit {
                 stream,
                 run,
@@ -248,13 +269,9 @@ impl Run {
                 mirror,
                 requests,
                 rate_limited,
+                marks: &marks,
             };
-            store
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .commit_page(&page)
-                .context("committing the cursor")?;
-            Ok(())
+            write_page(&sinks, &store, &page, stage)
         })
         .await
         .context("commit task failed")??;
@@ -268,6 +285,29 @@ impl Run {
         );
         Ok(())
     }
+}
+
+/// Stages the page (when `stage`), delivers it to every sink, then commits it: blocking work.
+fn write_page(
+    sinks: &Mutex<Sinks>,
+    store: &Mutex<Store>,
+    page: &PageCommit<'_>,
+    stage: bool,
+) -> anyhow::Result<()> {
+    let lock_store = || store.lock().unwrap_or_else(|p| p.into_inner());
+    if stage {
+        lock_store()
+            .stage_pending(page.stream, page.deltas)
+            .context("staging the page")?;
+    }
+    sinks
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .deliver(page.deltas)
+        .context("delivering to the sinks")?;
+    lock_store()
+        .commit_page(page)
+        .context("committing the cursor")
 }
 
 /// Fetches pages one ahead of the one being delivered, so Okta and the sinks work at once.

@@ -31,6 +31,40 @@ pub mod stream {
     pub const SYSTEM_LOG: &str = "system_log";
     /// Events pushed to us by an Okta event hook.
     pub const EVENT_HOOK: &str = "event_hook";
+    /// Groups whose profile or membership time moved, and deleted groups.
+    pub const GROUPS: &str = "groups";
+    /// Memberships: `"<group>/<user>"`.
+    pub const GROUP_MEMBERS: &str = "group_members";
+    /// Applications, and deleted ones.
+    pub const APPS: &str = "apps";
+    /// App assignments: `"<app>/<user>"`.
+    pub const APP_USERS: &str = "app_users";
+}
+
+/// What a [`Delta`] says happened to its record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Op {
+    /// The record as it is now (new or changed; also a membership first seen on a backfill).
+    #[default]
+    Upsert,
+    /// The record is gone from Okta: a tombstone.
+    Delete,
+    /// A membership or assignment appeared since the last sync.
+    Add,
+    /// A membership or assignment went away.
+    Remove,
+}
+
+impl Op {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Op::Upsert => "upsert",
+            Op::Delete => "delete",
+            Op::Add => "add",
+            Op::Remove => "remove",
+        }
+    }
 }
 
 /// One change, as written to every sink: a small envelope around the Okta object, which is kept
@@ -39,6 +73,9 @@ pub mod stream {
 pub struct Delta {
     /// One of the [`stream`] names.
     pub stream: String,
+    /// What happened to the record.
+    #[serde(default)]
+    pub op: Op,
     /// Okta user id or event uuid.
     pub id: String,
     /// User `lastUpdated` or event `published`.
@@ -54,6 +91,7 @@ impl Delta {
     pub fn new(stream: &str, id: &str, version: &str, data: Box<RawValue>) -> Delta {
         Delta {
             stream: stream.to_owned(),
+            op: Op::Upsert,
             id: id.to_owned(),
             version: version.to_owned(),
             emitted_at: utc_millis(Utc::now()),
@@ -61,13 +99,21 @@ impl Delta {
         }
     }
 
-    /// `{"stream":…,"id":…,"version":…,"emitted_at":…,"data":<raw>}` with keys in that order and
-    /// no trailing newline.
+    /// The same delta with another [`Op`].
+    pub fn with_op(mut self, op: Op) -> Delta {
+        self.op = op;
+        self
+    }
+
+    /// `{"stream":…,"op":…,"id":…,"version":…,"emitted_at":…,"data":<raw>}` with keys in that
+    /// order and no trailing newline.
     pub fn to_line(&self) -> String {
-        let mut line = String::with_capacity(self.data.get().len() + 128);
+        let mut line = String::with_capacity(self.data.get().len() + 144);
         line.push_str("{\"stream\":");
         push_json_string(&mut line, &self.stream);
-        line.push_str(",\"id\":");
+        line.push_str(",\"op\":\"");
+        line.push_str(self.op.as_str());
+        line.push_str("\",\"id\":");
         push_json_string(&mut line, &self.id);
         line.push_str(",\"version\":");
         push_json_string(&mut line, &self.version);
@@ -236,8 +282,9 @@ impl Sinks {
         self.mirrors_state
     }
 
-    /// True when a sink other than the state database's mirror is configured.
-    pub fn has_external(&self) -> bool {
+    /// True when any sink is more than the state database's own mirror: a batch then leaves the
+    /// state database's transaction and may be seen before (or without) its commit.
+    pub fn beyond_state(&self) -> bool {
         self.stdout.is_some() || !self.files.is_empty() || !self.mirrors.is_empty()
     }
 
@@ -299,7 +346,7 @@ mod tests {
         d.emitted_at = "2024-01-02T03:04:05.678Z".into();
         d.id = "quote\" back\\ nl\n ctl\u{1} é".into();
         let expected = concat!(
-            r#"{"stream":"system_log","id":"quote\" back\\ nl\n ctl\u0001 é","#,
+            r#"{"stream":"system_log","op":"upsert","id":"quote\" back\\ nl\n ctl\u0001 é","#,
             r#""version":"2024-01-01T00:00:00.000Z","emitted_at":"2024-01-02T03:04:05.678Z","#,
             r#""data":{ "uuid": "e1", "published": "2024-01-01T00:00:00.000Z", "newField": {"n": 1.50} }}"#
         );

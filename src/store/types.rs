@@ -26,6 +26,15 @@ pub struct PageCommit<'a> {
     pub requests: u64,
     /// Rate-limited responses met for this page.
     pub rate_limited: u64,
+    /// Bookkeeping that moves with the page's rows.
+    pub marks: &'a [Mark],
+}
+
+/// State a page commits besides its rows and cursor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// `group`'s members in the mirror are those of its `lastMembershipUpdated` `at`.
+    MembersSynced { group: String, at: String },
 }
 
 /// What `oktasync status` shows for one stream.

@@ -166,7 +166,9 @@ fn sample(all: &Samples, name: &str, labels: &[(&str, &str)]) -> f64 {
 
 fn ready_and_caught_up(status: u16, body: &Value) -> bool {
     let pollers = body["pollers"].as_object().unwrap();
-    status == 200 && pollers.len() == 3 && pollers.values().all(|p| p["state"] == "fresh")
+    status == 200
+        && pollers.len() == oktasync::config::STREAMS.len()
+        && pollers.values().all(|p| p["state"] == "fresh")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

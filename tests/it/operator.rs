@@ -139,7 +139,7 @@ async fn json_logs_are_one_object_per_line_with_stable_field_names() {
     );
     assert_eq!(request["status"], 200, "{request}");
     let synced: Vec<&Value> = lines.iter().filter(|l| l["message"] == "synced").collect();
-    assert_eq!(synced.len(), 3, "{stderr}");
+    assert_eq!(synced.len(), oktasync::config::STREAMS.len(), "{stderr}");
     assert!(
         synced
             .iter()
@@ -150,7 +150,7 @@ async fn json_logs_are_one_object_per_line_with_stable_field_names() {
     let bad = against(
         &sim,
         dir.path(),
-        &["cursor", "reset", "groups", "--log-format", "json"],
+        &["cursor", "reset", "roles", "--log-format", "json"],
     )
     .output()
     .unwrap();

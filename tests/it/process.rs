@@ -73,7 +73,17 @@ async fn stdout_carries_only_ndjson_envelopes() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    assert_eq!(lines.len(), 120 + 120 + truth_logs(&sim).await.len());
+    let users_and_logs = lines
+        .iter()
+        .filter(|l| {
+            ["new_users", "updated_users", "system_log"].contains(&l["stream"].as_str().unwrap())
+        })
+        .count();
+    assert_eq!(users_and_logs, 120 + 120 + truth_logs(&sim).await.len());
+    assert!(
+        lines.iter().any(|l| l["stream"] == "group_members"),
+        "the directory streams run by default"
+    );
     for line in &lines {
         let keys: Vec<&str> = line
             .as_object()
@@ -81,7 +91,10 @@ async fn stdout_carries_only_ndjson_envelopes() {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, ["data", "emitted_at", "id", "stream", "version"]);
+        assert_eq!(
+            keys,
+            ["data", "emitted_at", "id", "op", "stream", "version"]
+        );
     }
     assert!(
         !String::from_utf8_lossy(&out.stderr).is_empty(),
@@ -220,7 +233,11 @@ async fn status_reports_every_stream_and_cursor_reset_moves_a_position() {
     run_ok(oktasync(&sim, d, &["sync"]));
     let status: Value =
         serde_json::from_str(&run_ok(oktasync(&sim, d, &["status", "--json"]))).unwrap();
-    assert_eq!(status.as_array().unwrap().len(), 3, "{status}");
+    assert_eq!(
+        status.as_array().unwrap().len(),
+        oktasync::config::STREAMS.len(),
+        "{status}"
+    );
     for s in status.as_array().unwrap() {
         assert!(
             s["position"].is_string() && s["total_records"].as_u64().unwrap() > 0,
@@ -262,11 +279,14 @@ async fn status_reports_every_stream_and_cursor_reset_moves_a_position() {
     );
     run_ok(oktasync(&sim, d, &["sync", "updated_users", "system_log"]));
     crate::sync::assert_converged(&sim, d).await;
-    let bad = oktasync(&sim, d, &["cursor", "reset", "groups"])
+    let bad = oktasync(&sim, d, &["cursor", "reset", "roles"])
         .output()
         .unwrap();
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("new_users, updated_users, system_log"));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr)
+            .contains("new_users, updated_users, system_log, groups")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -294,5 +314,13 @@ async fn demo_syncs_a_simulated_org_and_prints_next_steps() {
     assert_eq!(users.len(), 150);
     assert!(!logs.is_empty());
     let lines = std::fs::read_to_string(dir.path().join("oktasync-demo.ndjson")).unwrap();
-    assert_eq!(lines.lines().count(), 150 + 150 + logs.len());
+    let users_and_logs = lines
+        .lines()
+        .filter(|l| {
+            !["groups", "group_members", "apps", "app_users"]
+                .iter()
+                .any(|s| l.starts_with(&format!("{{\"stream\":\"{s}\"")))
+        })
+        .count();
+    assert_eq!(users_and_logs, 150 + 150 + logs.len());
 }

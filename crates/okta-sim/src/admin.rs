@@ -50,6 +50,14 @@ pub async fn truth(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Jso
     let mut w = lock(&s.world);
     w.settle_transitions(now_ms());
     let mut out = directory(&w.org);
+    // The flat form the directory sync tests compare with: memberships as pairs, assignments
+    // with their scope.
+    if p.flag("directory", false) {
+        let flat = super::truth_directory::truth(&w.org);
+        if let (Some(o), Value::Object(d)) = (out.as_object_mut(), flat) {
+            o.extend(d);
+        }
+    }
     if p.flag("logs", true) {
         w.logs.flush(now_ms());
         let store = &w.logs;

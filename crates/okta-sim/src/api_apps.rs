@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 
 use super::api_groups::after_bound;
 use super::api_user_write::profile_from;
+use super::app_groups::{self, Change, Unassigned};
 use super::cursor;
 use super::model::{App, AppUser, Profile};
 use super::pipeline::Ctx;
@@ -191,9 +192,8 @@ fn assignment_from(
             au.profile.set(k, v);
         }
     }
-    if let Some(scope) = body.get("scope").and_then(Value::as_str) {
-        au.scope_group = scope == "GROUP";
-    }
+    // Assigned through this API, the user is assigned directly, whatever groups also grant.
+    au.scope_group = false;
     au.last_updated = now;
     Ok(au)
 }
@@ -288,22 +288,23 @@ pub async fn unassign(
     Path((id, uid)): Path<(String, String)>,
 ) -> ApiResult {
     let mut w = lock(&s.world);
-    let uent = w.org.users.get(&uid).map(|u| u.ent).unwrap_or(u32::MAX);
-    let a = w
-        .org
-        .apps
-        .get_mut(&id)
-        .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
-    a.users
-        .remove(uid.as_str())
-        .ok_or_else(|| ApiError::not_found(&uid, "AppUser"))?;
-    let aent = a.ent;
-    w.emit(
-        "application.user_membership.remove",
-        [uent, aent],
-        &ctx.request_id,
-    );
-    no_content()
+    if !w.org.apps.contains_key(&id) {
+        return Err(ApiError::not_found(&id, "AppInstance"));
+    }
+    let at = Change {
+        now: now_ms(),
+        request_id: &ctx.request_id,
+    };
+    match app_groups::remove_direct(&mut w, &id, &uid, at) {
+        Unassigned::NotAssigned => Err(ApiError::not_found(&uid, "AppUser")),
+        Unassigned::GroupOnly => Err(ApiError::new(
+            403,
+            "E0000006",
+            "You do not have permission to perform the requested action",
+        )
+        .cause("The user is assigned to this app through a group: remove them from the group or unassign the group")),
+        Unassigned::NowByGroup | Unassigned::Removed => no_content(),
+    }
 }
 
 pub async fn app_links(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> ApiResult {

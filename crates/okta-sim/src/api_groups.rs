@@ -8,6 +8,7 @@ use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery, State};
 use serde_json::Value;
 
+use super::app_groups::{self, Change};
 use super::cursor;
 use super::model::{Group, Org, User};
 use super::pipeline::Ctx;
@@ -227,8 +228,14 @@ pub async fn delete(
         ));
     }
     let ent = g.ent;
+    let members: Vec<String> = g.members.iter().map(|m| m.to_string()).collect();
     w.org.groups.remove(&id);
     w.emit("group.lifecycle.delete", [ent, u32::MAX], &ctx.request_id);
+    let at = Change {
+        now: now_ms(),
+        request_id: &ctx.request_id,
+    };
+    app_groups::group_deleted(&mut w, &id, &members, at);
     no_content()
 }
 
@@ -308,7 +315,8 @@ async fn membership(s: Arc<Shared>, ctx: Ctx, gid: String, uid: String, add: boo
         g.members.remove(key.as_str())
     };
     if changed {
-        g.last_membership_updated = now_ms();
+        let now = now_ms();
+        g.last_membership_updated = now;
         let gent = g.ent;
         let ev = if add {
             "group.user_membership.add"
@@ -316,6 +324,15 @@ async fn membership(s: Arc<Shared>, ctx: Ctx, gid: String, uid: String, add: boo
             "group.user_membership.remove"
         };
         w.emit(ev, [uent, gent], &ctx.request_id);
+        let at = Change {
+            now,
+            request_id: &ctx.request_id,
+        };
+        if add {
+            app_groups::member_added(&mut w, &gid, &key, at);
+        } else {
+            app_groups::member_removed(&mut w, &gid, &key, at);
+        }
     }
     no_content()
 }

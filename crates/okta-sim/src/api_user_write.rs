@@ -9,6 +9,7 @@ use axum::extract::{Extension, Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 
+use super::app_groups;
 use super::logs::NONE;
 use super::model::{PVal, Profile, Status, User};
 use super::pipeline::Ctx;
@@ -246,6 +247,11 @@ pub async fn create(
             group.last_membership_updated = now;
             let gent = group.ent;
             w.emit("group.user_membership.add", [ent, gent], &ctx.request_id);
+            let at = app_groups::Change {
+                now,
+                request_id: &ctx.request_id,
+            };
+            app_groups::member_added(&mut w, &g, &id, at);
         }
     }
     ok(render::user(&w.org.users[&id], &w.org, &s.base_url, true))
@@ -383,17 +389,31 @@ pub async fn replace(
     write(s, ctx, req).await
 }
 
-/// Remove a user and every membership and assignment it had.
-pub fn remove_user(w: &mut World, key: &str) -> Option<u32> {
+/// Remove a user and every membership and assignment it had: the groups it left note the
+/// change in `lastMembershipUpdated`, and each lost app assignment is logged.
+pub fn remove_user(w: &mut World, key: &str, request_id: &str) -> Option<u32> {
     w.search
         .before_write(key, w.org.users.get(key), super::util::now_ms());
     let u = w.org.users.remove(key)?;
     w.org.logins.remove(&u.login().to_lowercase());
+    let now = now_ms();
     for g in w.org.groups.values_mut() {
-        g.members.remove(key);
+        if g.members.remove(key) {
+            g.last_membership_updated = now;
+        }
     }
+    let mut lost = Vec::new();
     for a in w.org.apps.values_mut() {
-        a.users.remove(key);
+        if a.users.remove(key).is_some() {
+            lost.push(a.ent);
+        }
+    }
+    for aent in lost {
+        w.emit(
+            "application.user_membership.remove",
+            [u.ent, aent],
+            request_id,
+        );
     }
     Some(u.ent)
 }
@@ -424,7 +444,7 @@ pub async fn delete(
         );
         return no_content();
     }
-    if let Some(ent) = remove_user(&mut w, &key) {
+    if let Some(ent) = remove_user(&mut w, &key, &ctx.request_id) {
         w.emit(
             "user.lifecycle.delete.initiated",
             [ent, u32::MAX],

@@ -20,6 +20,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 mod admin;
+mod api_app_groups;
+mod api_app_lifecycle;
 mod api_apps;
 mod api_groups;
 mod api_hooks;
@@ -28,6 +30,7 @@ mod api_logs;
 mod api_misc;
 mod api_user_write;
 mod api_users;
+mod app_groups;
 mod catalog;
 mod cursor;
 mod hook_delivery;
@@ -42,6 +45,7 @@ mod model;
 mod oauth;
 mod org_fixtures;
 mod org_gen;
+mod org_members;
 mod pipeline;
 mod render;
 mod respond;
@@ -50,6 +54,7 @@ mod search_index;
 mod server;
 mod state;
 mod transitions;
+mod truth_directory;
 mod user_query;
 mod util;
 
@@ -71,6 +76,12 @@ pub struct SimConfig {
     pub logs: usize,
     pub groups: usize,
     pub apps: usize,
+    /// Mean group memberships per user (the built-in Everyone group holds every user besides).
+    pub memberships_per_user: f64,
+    /// Mean direct app assignments per user that is not DEPROVISIONED.
+    pub assignments_per_user: f64,
+    /// Mean groups assigned to each app; their members get `GROUP` assignments.
+    pub group_assignments_per_app: f64,
     pub seed: u64,
     /// Requests per window for every bucket; `None` = [`rate_limits`](Self::rate_limits), or
     /// [`DEFAULT_RATE_LIMIT`] without them.
@@ -117,6 +128,9 @@ impl Default for SimConfig {
             logs: 1000,
             groups: 20,
             apps: 10,
+            memberships_per_user: 2.0,
+            assignments_per_user: 1.5,
+            group_assignments_per_app: 0.5,
             seed: 7,
             rate_limit: None,
             rate_limits: None,
@@ -185,6 +199,11 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
         apps: config.apps,
         seed: config.seed,
         now: anchor,
+        density: org_members::Density {
+            memberships_per_user: config.memberships_per_user,
+            assignments_per_user: config.assignments_per_user,
+            group_assignments_per_app: config.group_assignments_per_app,
+        },
     };
     let org = org_gen::build(&plan, &mut logs);
     let cast = log_gen::Cast::of(&org);

@@ -161,6 +161,8 @@ pub struct AppUser {
     pub created: i64,
     pub last_updated: i64,
     pub status_changed: i64,
+    /// Assigned only through a group assigned to the app (`scope: "GROUP"`); a direct
+    /// assignment is `USER` even when a group would also grant it.
     pub scope_group: bool,
     pub user_name: Box<str>,
     pub profile: Profile,
@@ -176,7 +178,16 @@ pub struct App {
     pub created: i64,
     pub last_updated: i64,
     pub users: BTreeMap<Box<str>, AppUser>,
+    /// Groups assigned to the app, by group id: their members hold `GROUP` assignments.
+    pub groups: BTreeMap<Box<str>, AppGroup>,
     pub ent: u32,
+}
+
+/// A group's assignment to an app.
+#[derive(Debug, Clone)]
+pub struct AppGroup {
+    pub priority: u32,
+    pub last_updated: i64,
 }
 
 #[derive(Debug, Clone)]

@@ -10,8 +10,9 @@ use super::catalog::{
     TITLES,
 };
 use super::logs::LogStore;
-use super::model::{App, AppUser, Group, Org, PVal, Profile, Status, User};
+use super::model::{App, Group, Org, PVal, Profile, Status, User};
 use super::org_fixtures;
+use super::org_members::{self, Density};
 use super::util::{Rng, okta_id};
 
 const DAY: i64 = 86_400_000;
@@ -24,6 +25,8 @@ pub struct Plan {
     pub apps: usize,
     pub seed: u64,
     pub now: i64,
+    /// Memberships and assignments per user, and groups per app.
+    pub density: Density,
 }
 
 /// Pick a status with Okta-like frequencies (about 8% DEPROVISIONED).
@@ -216,7 +219,7 @@ fn new_user(rng: &mut Rng, n: u64, created: i64, last_updated: i64, now: i64, ty
     u
 }
 
-fn gen_groups(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -> Vec<Group> {
+fn gen_groups(plan: &Plan, rng: &mut Rng, logs: &mut LogStore) -> Vec<Group> {
     let mut groups = Vec::new();
     for g in 0..plan.groups {
         let built_in = g == 0;
@@ -231,16 +234,6 @@ fn gen_groups(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -
             }
         };
         let created = plan.now - 3 * 365 * DAY + rng.range(0, 30 * DAY);
-        let p = 2.0 / plan.groups.max(2) as f64;
-        let members: BTreeSet<Box<str>> = if built_in {
-            BTreeSet::new()
-        } else {
-            users
-                .iter()
-                .filter(|_| rng.chance(p))
-                .map(|u| u.id.as_str().into())
-                .collect()
-        };
         let id = okta_id("00g", rng);
         let ent = logs.add_ent("UserGroup", &id, &name, &name);
         groups.push(Group {
@@ -255,14 +248,14 @@ fn gen_groups(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -
                 format!("{name} team")
             }),
             name,
-            members,
+            members: BTreeSet::new(),
             ent,
         });
     }
     groups
 }
 
-fn gen_apps(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -> Vec<App> {
+fn gen_apps(plan: &Plan, rng: &mut Rng, logs: &mut LogStore) -> Vec<App> {
     let mut apps = Vec::new();
     for a in 0..plan.apps {
         let (name, label, mode) = APP_TEMPLATES[a % APP_TEMPLATES.len()];
@@ -272,22 +265,6 @@ fn gen_apps(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -> 
             label.to_string()
         };
         let created = plan.now - 2 * 365 * DAY + rng.range(0, 60 * DAY);
-        let p = 1.5 / plan.apps.max(2) as f64;
-        let mut assigned = BTreeMap::new();
-        for u in users.iter().filter(|u| u.status != Status::Deprovisioned) {
-            if rng.chance(p) {
-                let t = u.created.max(created) + rng.range(0, DAY);
-                let au = AppUser {
-                    created: t,
-                    last_updated: t,
-                    status_changed: t,
-                    scope_group: rng.chance(0.2),
-                    user_name: u.login().into(),
-                    profile: Profile::default(),
-                };
-                assigned.insert(u.id.as_str().into(), au);
-            }
-        }
         let id = okta_id("0oa", rng);
         let ent = logs.add_ent("AppInstance", &id, &label, &label);
         let last_updated = created + rng.range(0, 100 * DAY);
@@ -300,7 +277,8 @@ fn gen_apps(plan: &Plan, rng: &mut Rng, users: &[User], logs: &mut LogStore) -> 
             sign_on_mode: mode,
             created,
             last_updated,
-            users: assigned,
+            users: BTreeMap::new(),
+            groups: BTreeMap::new(),
             ent,
         });
     }
@@ -313,8 +291,10 @@ pub fn build(plan: &Plan, logs: &mut LogStore) -> Org {
     let mut org = Org::default();
     org_fixtures::static_records(plan.now, &mut rng, &mut org);
     let users = gen_users(plan, &mut rng, org.user_types.len() as u16, logs);
-    let groups = gen_groups(plan, &mut rng, &users, logs);
-    let apps = gen_apps(plan, &mut rng, &users, logs);
+    let mut groups = gen_groups(plan, &mut rng, logs);
+    let mut apps = gen_apps(plan, &mut rng, logs);
+    org_members::fill_groups(plan.seed, plan.density, &users, &mut groups);
+    org_members::fill_apps(plan.seed, plan.density, &users, &groups, &mut apps);
     org.hooks = org_fixtures::hooks(plan.now, &mut rng, logs);
     org.admin_id = users.first().map(|u| u.id.clone()).unwrap_or_default();
     org.groups = groups.into_iter().map(|g| (g.id.clone(), g)).collect();
@@ -337,6 +317,7 @@ mod tests {
             apps: 3,
             seed: 7,
             now: 1_709_287_200_000,
+            density: Density::default(),
         }
     }
 

@@ -9,8 +9,8 @@ use axum::routing::{delete, get, post, put};
 
 use super::state::Shared;
 use super::{
-    admin, api_apps, api_groups, api_hooks, api_lifecycle, api_logs, api_misc, api_user_write,
-    api_users, hook_delivery, oauth, pipeline,
+    admin, api_app_groups, api_app_lifecycle, api_apps, api_groups, api_hooks, api_lifecycle,
+    api_logs, api_misc, api_user_write, api_users, hook_delivery, oauth, pipeline,
 };
 
 fn user_routes() -> Router<Arc<Shared>> {
@@ -65,10 +65,24 @@ fn api_routes() -> Router<Arc<Shared>> {
             put(api_groups::add_member).delete(api_groups::remove_member),
         )
         .route("/api/v1/apps", get(api_apps::list))
-        .route("/api/v1/apps/{id}", get(api_apps::get))
+        .route(
+            "/api/v1/apps/{id}",
+            get(api_apps::get).delete(api_app_lifecycle::delete),
+        )
+        .route(
+            "/api/v1/apps/{id}/lifecycle/{op}",
+            post(api_app_lifecycle::lifecycle),
+        )
         .route(
             "/api/v1/apps/{id}/users",
             get(api_apps::list_users).post(api_apps::assign),
+        )
+        .route("/api/v1/apps/{id}/groups", get(api_app_groups::list))
+        .route(
+            "/api/v1/apps/{id}/groups/{gid}",
+            get(api_app_groups::get)
+                .put(api_app_groups::assign)
+                .delete(api_app_groups::unassign),
         )
         .route(
             "/api/v1/apps/{id}/users/{uid}",

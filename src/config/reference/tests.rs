@@ -88,10 +88,15 @@ fn accepted_keys() -> BTreeSet<String> {
         .collect()
 }
 
-/// `pollers.system_log.filter` is listed under its only stream.
+/// Keys of one stream (`pollers.system_log.filter`, `pollers.groups.reconcile`) are listed under
+/// that stream.
 fn listed_keys() -> BTreeSet<String> {
     KEYS.iter()
-        .map(|k| k.key.replace("pollers.system_log.", "pollers.<stream>."))
+        .map(|k| {
+            STREAMS.iter().fold(k.key.to_owned(), |key, s| {
+                key.replace(&format!("pollers.{s}."), "pollers.<stream>.")
+            })
+        })
         .collect()
 }
 

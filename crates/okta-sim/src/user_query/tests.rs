@@ -10,6 +10,7 @@ fn org() -> Org {
             apps: 2,
             seed: 7,
             now: 1_709_287_200_000,
+            density: crate::org_members::Density::default(),
         },
         &mut LogStore::new(7, 0),
     )
