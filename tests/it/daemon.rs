@@ -85,13 +85,13 @@ impl Daemon {
 
     /// The first log line matching `want`, within 30 s.
     fn wait_for_log(&mut self, want: impl Fn(&Value) -> bool) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
                 Ok(line) if want(&line) => return line,
                 Ok(_) => {}
-                Err(e) => panic!("no such log line within 30 s: {e}"),
+                Err(e) => panic!("no such log line within 60 s: {e}"),
             }
         }
     }
