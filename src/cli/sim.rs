@@ -47,6 +47,9 @@ pub struct Opts {
     /// Maximum seconds before a System Log event becomes visible, e.g. `--log-lag-seconds 5`.
     #[arg(long, default_value_t = 0)]
     pub log_lag_seconds: u64,
+    /// Seconds before a users write shows in `search` and `filter` (listing and GET by id see it at once), e.g. `--search-lag-seconds 2`.
+    #[arg(long, default_value_t = 0)]
+    pub search_lag_seconds: u64,
     /// API token to accept (default derived from the seed), e.g. `--token sim-secret`.
     #[arg(long, env = "OKTASYNC_SIM_TOKEN")]
     pub token: Option<String>,
@@ -109,6 +112,7 @@ impl Opts {
             concurrency_limit: self.concurrency_limit,
             fail_rate: self.fail_rate,
             log_lag_seconds: self.log_lag_seconds,
+            search_lag: Duration::from_secs(self.search_lag_seconds),
             token: self
                 .token
                 .clone()

@@ -21,6 +21,7 @@ mod sim_limits;
 mod sim_logs;
 mod sim_oauth;
 mod sim_paging;
+mod sim_search_lag;
 mod sim_shapes;
 mod sim_spec;
 mod sim_support;

@@ -108,6 +108,8 @@ struct SettingsPatch {
     concurrency_limit: Option<u32>,
     fail_rate: Option<f64>,
     log_lag_seconds: Option<u64>,
+    /// How long users writes take to show in `search` and `filter`.
+    search_lag_seconds: Option<u64>,
     /// Demand the DPoP nonce on `/api/v1` calls too.
     dpop_nonce_on_api: Option<bool>,
 }
@@ -128,12 +130,17 @@ pub async fn settings(State(s): State<Arc<Shared>>, body: Bytes) -> Result<Json<
         st.log_lag_seconds = l;
         lock(&s.world).logs.lag_ms = l as i64 * 1000;
     }
+    if let Some(l) = p.search_lag_seconds {
+        st.search_lag_seconds = l;
+        lock(&s.world).set_search_lag(l as i64 * 1000);
+    }
     if let Some(n) = p.dpop_nonce_on_api {
         st.dpop_nonce_on_api = n;
     }
     Ok(Json(
         json!({"rate_limit": st.rate_limit, "concurrency_limit": st.concurrency_limit,
         "fail_rate": st.fail_rate, "log_lag_seconds": st.log_lag_seconds,
+        "search_lag_seconds": st.search_lag_seconds,
         "dpop_nonce_on_api": st.dpop_nonce_on_api}),
     ))
 }

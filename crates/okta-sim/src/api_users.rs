@@ -12,7 +12,7 @@ use super::model::{Org, Status, User};
 use super::render;
 use super::respond::{ApiError, ApiResult, Params, ok, page};
 use super::scim::Tree;
-use super::state::{Shared, World, lock};
+use super::state::{Shared, lock};
 use super::user_query::{self, Pred, Sort};
 
 const PATH: &str = "/api/v1/users";
@@ -28,10 +28,7 @@ fn bad_cursor() -> ApiError {
 pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiResult {
     let p = Params::parse(raw.as_deref());
     let mut guard = lock(&s.world);
-    let World {
-        org, sort_cache, ..
-    } = &mut *guard;
-    let org = &*org;
+    let org = &guard.org;
     let render = |us: Vec<&User>| {
         us.into_iter()
             .map(|u| render::user(u, org, &s.base_url, false))
@@ -57,6 +54,18 @@ pub async fn list(State(s): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> ApiR
         let (users, next) = plain_page(org, p.get("after"), limit)?;
         let next = next.map(|c| p.with_after(&c, &[]));
         return page(&s.base_url, PATH, raw.as_deref(), render(users), next);
+    };
+    let world = &mut *guard;
+    let lagged = world.search_view(super::util::now_ms());
+    let mut lagged_cache = None;
+    let (org, sort_cache) = match &lagged {
+        Some(view) => (view, &mut lagged_cache),
+        None => (&world.org, &mut world.sort_cache),
+    };
+    let render = |us: Vec<&User>| {
+        us.into_iter()
+            .map(|u| render::user(u, org, &s.base_url, false))
+            .collect()
     };
     let sort = if p.get("search").is_some() {
         user_query::parse_sort(p.get("sortBy"), p.get("sortOrder")).map_err(bad_search)?

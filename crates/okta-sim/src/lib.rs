@@ -42,6 +42,7 @@ mod pipeline;
 mod render;
 mod respond;
 mod scim;
+mod search_lag;
 mod server;
 mod state;
 mod user_query;
@@ -75,6 +76,9 @@ pub struct SimConfig {
     pub fail_rate: f64,
     /// Maximum delay between an event's `published` time and when it becomes visible.
     pub log_lag_seconds: u64,
+    /// How long a users write takes to show in `search` and `filter` (plain listing and GET by
+    /// id see it at once), as Okta documents for its search index.
+    pub search_lag: Duration,
     /// The API token accepted in `Authorization: SSWS …` (also `SSWS…`) or `Bearer …`.
     pub token: String,
     /// Anchor for generated timestamps; `None` = now.
@@ -104,6 +108,7 @@ impl Default for SimConfig {
             concurrency_limit: None,
             fail_rate: 0.0,
             log_lag_seconds: 0,
+            search_lag: Duration::ZERO,
             token: default_token(7),
             now: None,
             oauth_apps: vec![],
@@ -170,22 +175,27 @@ fn build(config: &SimConfig, base_url: String, oauth: oauth::Registry) -> Shared
         log_gen::history(config.logs, config.seed, anchor, lag_ms, &cast),
         util::now_ms(),
     );
+    let mut world = World {
+        org,
+        logs,
+        sort_cache: None,
+        minted: 0,
+        search_lag_ms: 0,
+        index: None,
+    };
+    world.set_search_lag(config.search_lag.as_millis() as i64);
     Shared {
         base_url,
         token: config.token.clone(),
         seed: config.seed,
         rate_window_ms: config.rate_window.as_millis().max(1) as i64,
-        world: Mutex::new(World {
-            org,
-            logs,
-            sort_cache: None,
-            minted: 0,
-        }),
+        world: Mutex::new(world),
         settings: Mutex::new(Settings {
             rate_limit: config.rate_limit.unwrap_or(DEFAULT_RATE_LIMIT),
             concurrency_limit: config.concurrency_limit,
             fail_rate: config.fail_rate.clamp(0.0, 1.0),
             log_lag_seconds: config.log_lag_seconds,
+            search_lag_seconds: config.search_lag.as_secs(),
             dpop_nonce_on_api: false,
         }),
         control: Mutex::new(Control::default()),

@@ -224,7 +224,7 @@ pub struct Hook {
 }
 
 /// Everything in the org except the System Log.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Org {
     pub users: BTreeMap<String, User>,
     /// Lower-cased login → id.

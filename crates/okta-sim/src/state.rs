@@ -21,6 +21,10 @@ pub struct World {
     pub sort_cache: Option<super::user_query::SortIndex>,
     /// Ids minted through the API so far; each new id is derived from this count.
     pub minted: u64,
+    /// How long a users write takes to show in `search` and `filter`.
+    pub search_lag_ms: i64,
+    /// The lagging search index; `None` while search sees every write at once.
+    pub index: Option<super::search_lag::LaggedIndex>,
 }
 
 /// Settings that `POST /__sim/settings` may change while running.
@@ -30,6 +34,7 @@ pub struct Settings {
     pub concurrency_limit: Option<u32>,
     pub fail_rate: f64,
     pub log_lag_seconds: u64,
+    pub search_lag_seconds: u64,
     /// Demand the current DPoP nonce in proofs on `/api/v1` calls too.
     pub dpop_nonce_on_api: bool,
 }
@@ -170,5 +175,26 @@ impl World {
             now,
         );
         self.logs.flush(now);
+        if let Some(index) = &mut self.index {
+            index.note_writes(&self.org, now + self.search_lag_ms);
+        }
+    }
+
+    /// Sets the search lag; from now on writes show in `search` only that long after.
+    pub fn set_search_lag(&mut self, lag_ms: i64) {
+        self.search_lag_ms = lag_ms.max(0);
+        if self.search_lag_ms > 0 && self.index.is_none() {
+            self.index = Some(super::search_lag::LaggedIndex::of(&self.org));
+        }
+    }
+
+    /// The org as `search` and `filter` see it at `now`, or `None` when that is the org itself.
+    pub fn search_view(&mut self, now: i64) -> Option<super::model::Org> {
+        let index = self.index.as_mut()?;
+        if index.catch_up(now) && self.search_lag_ms == 0 {
+            self.index = None;
+            return None;
+        }
+        Some(index.view(&self.org))
     }
 }
