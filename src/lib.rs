@@ -8,6 +8,8 @@
 //! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
 //! - [`poll`]: the sync engine: pollers, cursor planning, scheduling; where pages, sinks and
 //!   cursor commits meet.
+//! - [`delta`]: the envelope every sink receives (an upsert or a tombstone), below `sink` and
+//!   `store`, which know nothing of each other.
 //! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
 //! - [`store`]: the state database, the only code touching SQLite: cursors, runs, the mirror.
 //! - [`metrics`] and [`systemd`]: below everything; any layer may record a metric, and the
@@ -18,6 +20,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod delta;
 pub mod endpoints;
 pub mod metrics;
 pub mod okta;

@@ -10,6 +10,27 @@ use serde::Deserialize;
 
 use super::{ConfigError, Env, invalid};
 
+/// How much run history the state database keeps per stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunHistory {
+    /// Keep at most this many runs per stream (0: no limit).
+    pub keep: u64,
+    /// Drop runs that started more than this many days ago (0: no limit).
+    pub keep_days: u64,
+}
+
+impl Default for RunHistory {
+    fn default() -> RunHistory {
+        RunHistory {
+            keep: 1000,
+            keep_days: 30,
+        }
+    }
+}
+
+/// When `run` reconciles every user unless `sync.reconcile` says otherwise: daily at 03:00 UTC.
+pub const DEFAULT_RECONCILE: &str = "0 0 3 * * *";
+
 /// The streams oktasync polls, in the order a sync cycle runs them.
 pub const STREAMS: [&str; 3] = ["new_users", "updated_users", "system_log"];
 
@@ -77,6 +98,10 @@ pub(super) struct SyncSection {
     lookback_secs: Option<u64>,
     rotate_bytes: Option<u64>,
     rotate_daily: Option<bool>,
+    reconcile: Option<String>,
+    runs_keep: Option<u64>,
+    runs_keep_days: Option<u64>,
+    system_log_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -116,6 +141,12 @@ pub struct SyncSettings {
     pub rotate_bytes: Option<u64>,
     pub rotate_daily: bool,
     pub pollers: Vec<PollerSettings>,
+    /// Cron schedule of the reconciliation in `run`; `None` when off.
+    pub reconcile: Option<String>,
+    /// How much run history the state database keeps per stream.
+    pub run_history: RunHistory,
+    /// Mirrored System Log events older than this many days are deleted; `None` keeps them.
+    pub system_log_retention_days: Option<u64>,
 }
 
 impl SyncSettings {
@@ -177,7 +208,19 @@ pub(super) fn sync_settings(
         .iter()
         .map(|s| poller_settings(s, pollers.remove(*s).unwrap_or_default()))
         .collect::<Result<_, _>>()?;
+    let reconcile = match section.reconcile.as_deref().map(str::trim) {
+        None => Some(DEFAULT_RECONCILE.to_owned()),
+        Some("off") => None,
+        Some(cron) => Some(cron_schedule("sync.reconcile", cron)?),
+    };
+    let defaults = RunHistory::default();
     Ok(SyncSettings {
+        reconcile,
+        run_history: RunHistory {
+            keep: section.runs_keep.unwrap_or(defaults.keep),
+            keep_days: section.runs_keep_days.unwrap_or(defaults.keep_days),
+        },
+        system_log_retention_days: section.system_log_retention_days.filter(|d| *d > 0),
         state,
         sinks,
         lookback: Duration::from_secs(section.lookback_secs.unwrap_or(300)),
@@ -221,12 +264,7 @@ fn poller_settings(stream: &'static str, p: PollerSection) -> Result<PollerSetti
         }
         .into()
     });
-    if schedule.split_whitespace().count() != 6 {
-        return Err(invalid(
-            &key("schedule"),
-            format!("{schedule:?} needs six fields with seconds first, e.g. \"0 */5 * * * *\""),
-        ));
-    }
+    let schedule = cron_schedule(&key("schedule"), &schedule)?;
     Ok(PollerSettings {
         stream,
         enabled: p.enabled.unwrap_or(true),
@@ -236,6 +274,17 @@ fn poller_settings(stream: &'static str, p: PollerSection) -> Result<PollerSetti
         filter: p.filter.filter(|f| !f.trim().is_empty()),
         q: p.q.filter(|q| !q.trim().is_empty()),
     })
+}
+
+/// A cron expression with seconds, checked for its six fields.
+fn cron_schedule(key: &str, schedule: &str) -> Result<String, ConfigError> {
+    if schedule.split_whitespace().count() != 6 {
+        return Err(invalid(
+            key,
+            format!("{schedule:?} needs six fields with seconds first, e.g. \"0 */5 * * * *\""),
+        ));
+    }
+    Ok(schedule.to_owned())
 }
 
 #[cfg(test)]

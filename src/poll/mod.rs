@@ -1,30 +1,44 @@
 //! The sync engine: the one place where a page from Okta, a sink write and a cursor commit meet.
-//! Each page is delivered to every sink (flushed, fsynced) and only then is its cursor committed,
-//! together with the mirror rows when the mirror is the state database.
+//! Pages are committed in groups: every sink writes a group's deltas at once (stdout flushed,
+//! files fsynced, separate mirrors committed) and only then does the state database commit the
+//! group's cursors, together with the mirror rows when the mirror is the state database.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::config::{PollerSettings, SyncSettings};
+use crate::delta::stream;
 use crate::metrics;
-use crate::okta::{OktaClient, Page, Pages, Stats};
-use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
-use crate::store::{PageCommit, RunId, Store};
+use crate::okta::OktaClient;
+use crate::sink::{Rotation, SinkError, SinkSpec, Sinks};
+use crate::store::Store;
 
 pub mod activity;
+pub mod backoff;
+mod group;
 pub mod health;
 mod logs;
+mod pipeline;
 pub mod plan;
+mod reconcile;
+mod records;
+mod run;
 pub mod schedule;
 mod users;
+mod writer;
 
 use activity::Activity;
 use health::Expected;
+use run::Run;
+use writer::Writer;
 
-/// Tells running pollers to stop at the next safe point (between pages).
+/// The pseudo-stream under which reconciliations are recorded in `runs`.
+pub const RECONCILE: &str = "reconcile";
+
+/// Tells running pollers to stop at the next safe point (between groups of pages).
 pub type Shutdown = watch::Receiver<bool>;
 
 /// What one run of one poller did.
@@ -37,12 +51,20 @@ pub struct RunSummary {
     pub rate_limited: u64,
 }
 
+/// True when `e` comes from stdout's reader having gone away.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<SinkError>()
+            .is_some_and(SinkError::is_broken_pipe)
+    })
+}
+
 /// Client, state and sinks, shared by every poller.
 #[derive(Clone)]
 pub struct Engine {
     client: OktaClient,
-    store: Arc<Mutex<Store>>,
-    sinks: Arc<Mutex<Sinks>>,
+    writer: Writer,
+    sinks: Arc<Sinks>,
     mirror_in_state: bool,
     settings: Arc<SyncSettings>,
     /// The sinks as metric labels (`stdout`, `file:PATH`, `sqlite:PATH`).
@@ -64,7 +86,7 @@ impl Engine {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let lock = crate::store::lock_state(&settings.state)?;
-        let store = Store::open(&settings.state).with_context(|| {
+        let store = Store::open_writer(&settings.state).with_context(|| {
             format!(
                 "cannot open the state database {}",
                 settings.state.display()
@@ -80,9 +102,9 @@ impl Engine {
         let activity = restore_activity(&store, &settings, &sink_names)?;
         Ok(Engine {
             client,
+            writer: Writer::spawn(store)?,
             mirror_in_state: sinks.mirrors_state(),
-            store: Arc::new(Mutex::new(store)),
-            sinks: Arc::new(Mutex::new(sinks)),
+            sinks: Arc::new(sinks),
             settings: Arc::new(settings),
             sink_names: Arc::new(sink_names),
             activity: Arc::new(activity),
@@ -112,7 +134,7 @@ impl Engine {
 
     /// Fails unless the state database answers a write.
     pub async fn check_writable(&self) -> anyhow::Result<()> {
-        self.with_store(Store::check_writable).await
+        self.writer.call(Store::check_writable).await
     }
 
     pub fn state_path(&self) -> PathBuf {
@@ -123,174 +145,104 @@ impl Engine {
         &self.settings
     }
 
-    /// Runs one poller until it has caught up (or `shutdown` says stop), recording the run.
-    pub async fn run_once(&self, stream: &str, shutdown: &Shutdown) -> anyhow::Result<RunSummary> {
-        let poller = self
-            .settings
-            .poller(stream)
-            .with_context(|| format!("unknown stream {stream:?}"))?
-            .clone();
-        let stream_name = poller.stream;
-        let run_id = self.with_store(move |s| s.begin_run(stream_name)).await?;
-        self.activity.run_started(stream_name);
-        let mut run = Run {
-            engine: self.clone(),
-            poller,
-            id: run_id,
-            summary: RunSummary::default(),
-            stats: self.client.stats(),
-        };
-        run.summary.stream = stream.to_owned();
-        let result = match stream {
-            "system_log" => logs::run(&mut run, shutdown).await,
-            _ => users::run(&mut run, shutdown).await,
-        };
-        let error = result.as_ref().err().map(|e| format!("{e:#}"));
-        let ended = error.clone();
-        let recorded = self
-            .with_store(move |s| s.end_run(run_id, ended.as_deref()))
-            .await;
-        let error = error.or_else(|| recorded.as_ref().err().map(|e| format!("{e:#}")));
-        match &error {
-            Some(_) => metrics::global().run_failed(stream_name),
-            None => metrics::global().caught_up(stream_name, chrono::Utc::now()),
-        }
-        self.activity.run_ended(stream_name, error);
-        recorded?;
-        result.map(|()| run.summary)
-    }
-
-    /// Runs blocking store work off the async threads.
-    async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let store = self.store.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .context("store task failed")??;
-        Ok(out)
-    }
-
     /// The stored cursor of `stream`, if any.
     pub async fn cursor(&self, stream: &str) -> anyhow::Result<Option<String>> {
         let stream = stream.to_owned();
-        self.with_store(move |s| s.cursor(&stream)).await
+        self.writer.call(move |s| s.cursor(&stream)).await
     }
-}
 
-/// One run of one poller: its settings and running totals.
-struct Run {
-    engine: Engine,
-    poller: PollerSettings,
-    id: RunId,
-    summary: RunSummary,
-    /// Client counters when the last page was committed.
-    stats: Stats,
-}
-
-impl Run {
-    /// Delivers `deltas` to every sink, then commits `cursor` (with the mirror rows when the
-    /// mirror is the state database). A crash between the two repeats this page, never skips it.
-    /// `position` is the newest record time the cursor has now passed.
-    async fn commit(
-        &mut self,
-        deltas: Vec<Delta>,
-        cursor: String,
-        position: Option<String>,
-    ) -> anyhow::Result<()> {
-        let records = deltas.len() as u64;
-        let now = self.engine.client.stats();
-        let requests = now.requests - self.stats.requests;
-        let rate_limited = now.rate_limited - self.stats.rate_limited;
-        self.stats = now;
-        self.summary.records += deltas.len() as u64;
-        self.summary.pages += 1;
-        self.summary.requests += requests;
-        self.summary.rate_limited += rate_limited;
-        let (sinks, store) = (self.engine.sinks.clone(), self.engine.store.clone());
-        let (stream, run, mirror) = (self.poller.stream, self.id, self.engine.mirror_in_state);
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            sinks
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .deliver(&deltas)
-                .context("delivering to the sinks")?;
-            let page = PageCommit {
-                stream,
-                run,
-                cursor: &cursor,
-                deltas: &deltas,
-                mirror,
-                requests,
-                rate_limited,
-            };
-            store
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .commit_page(&page)
-                .context("committing the cursor")?;
-            Ok(())
-        })
-        .await
-        .context("commit task failed")??;
-        metrics::global().page_committed(stream, &self.engine.sink_names, records);
-        self.engine.activity.page(stream, records, position);
-        tracing::debug!(
-            stream,
-            count = self.summary.records,
-            pages = self.summary.pages,
-            "page committed"
-        );
-        Ok(())
+    /// Runs one poller (or [`RECONCILE`]) until it has caught up (or `shutdown` says stop),
+    /// recording the run.
+    pub async fn run_once(&self, stream: &str, shutdown: &Shutdown) -> anyhow::Result<RunSummary> {
+        let mut summaries = self.run_streams(&[stream], shutdown).await?;
+        summaries.pop().context("the run produced no summary")
     }
-}
 
-/// Fetches pages one ahead of the one being delivered, so Okta and the sinks work at once.
-/// Returns `None` when the list has ended or `shutdown` fired before the next page arrived.
-struct Prefetch {
-    pending: Option<tokio::task::JoinHandle<Fetched>>,
-}
-
-/// A fetch hands the `Pages` back with its result so the next fetch can continue from it.
-type Fetched = (Pages, Result<Option<Page>, crate::okta::OktaError>);
-
-impl Prefetch {
-    fn start(pages: Pages) -> Prefetch {
-        Prefetch {
-            pending: Some(tokio::spawn(fetch(pages))),
+    /// Runs the streams together until caught up: `new_users` and `updated_users` share one
+    /// scan of the users; `system_log` and [`RECONCILE`] run alone. Each stream's run is
+    /// recorded in the state database.
+    pub async fn run_streams(
+        &self,
+        streams: &[&str],
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<Vec<RunSummary>> {
+        let kind = Kind::of(streams)?;
+        let mut runs = Vec::new();
+        for name in kind.streams(streams) {
+            let id = self.writer.call(move |s| s.begin_run(name)).await?;
+            self.activity.run_started(name);
+            runs.push((name, id));
         }
-    }
-
-    /// The next page; `keep_going` decides whether to fetch the one after it meanwhile.
-    async fn next(
-        &mut self,
-        shutdown: &mut Shutdown,
-        keep_going: impl Fn(&Page) -> bool,
-    ) -> anyhow::Result<Option<Page>> {
-        let Some(handle) = self.pending.take() else {
-            return Ok(None);
+        let mut run = Run::new(self.clone(), runs.clone());
+        let result = match kind {
+            Kind::Users => users::run(&mut run, shutdown).await,
+            Kind::Logs => logs::run(&mut run, shutdown).await,
+            Kind::Reconcile => reconcile::run(&mut run, shutdown).await,
         };
-        if *shutdown.borrow() {
-            handle.abort();
-            return Ok(None);
+        let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        let mut recorded = Ok(());
+        for (name, id) in runs {
+            let (ended, history) = (error.clone(), self.settings.run_history);
+            let done = self
+                .writer
+                .call(move |s| {
+                    s.end_run(id, ended.as_deref())?;
+                    s.prune_runs(name, history.keep, history.keep_days)
+                })
+                .await;
+            let failed = error
+                .clone()
+                .or_else(|| done.as_ref().err().map(|e| format!("{e:#}")));
+            match &failed {
+                Some(_) => metrics::global().run_failed(name),
+                None => metrics::global().caught_up(name, chrono::Utc::now()),
+            }
+            self.activity.run_ended(name, failed);
+            recorded = recorded.and(done.map(drop));
         }
-        let abort = handle.abort_handle();
-        let (pages, page) = tokio::select! {
-            joined = handle => joined.context("page fetch task failed")?,
-            () = stopped(shutdown) => { abort.abort(); return Ok(None) }
-        };
-        let page = page?;
-        if let Some(p) = &page
-            && p.next.is_some()
-            && keep_going(p)
-        {
-            self.pending = Some(tokio::spawn(fetch(pages)));
+        result?;
+        recorded?;
+        Ok(run.into_summaries())
+    }
+
+    /// The settings of an enabled poller, if it is one.
+    fn poller(&self, stream: &str) -> Option<&PollerSettings> {
+        self.settings.poller(stream).filter(|p| p.enabled)
+    }
+}
+
+/// What a set of streams runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Users,
+    Logs,
+    Reconcile,
+}
+
+impl Kind {
+    fn of(streams: &[&str]) -> anyhow::Result<Kind> {
+        let users = [stream::NEW_USERS, stream::UPDATED_USERS];
+        match streams {
+            [] => anyhow::bail!("no stream to run"),
+            [s] if *s == stream::SYSTEM_LOG => Ok(Kind::Logs),
+            [s] if *s == RECONCILE => Ok(Kind::Reconcile),
+            s if s.iter().all(|s| users.contains(s)) => Ok(Kind::Users),
+            s => anyhow::bail!(
+                "unknown stream or combination {s:?}: the streams are new_users, updated_users, \
+                 system_log and reconcile; only the two users streams run together"
+            ),
         }
-        Ok(page)
+    }
+
+    /// The streams, as static names, in a fixed order.
+    fn streams(self, asked: &[&str]) -> Vec<&'static str> {
+        let all = [
+            stream::NEW_USERS,
+            stream::UPDATED_USERS,
+            stream::SYSTEM_LOG,
+            RECONCILE,
+        ];
+        all.into_iter().filter(|s| asked.contains(s)).collect()
     }
 }
 
@@ -327,9 +279,4 @@ fn restore_activity(
         activity.restored(stream, last);
     }
     Ok(activity)
-}
-
-async fn fetch(mut pages: Pages) -> Fetched {
-    let page = pages.next_page().await;
-    (pages, page)
 }

@@ -81,7 +81,11 @@ async fn stdout_carries_only_ndjson_envelopes() {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, ["data", "emitted_at", "id", "stream", "version"]);
+        assert_eq!(
+            keys,
+            ["data", "emitted_at", "id", "op", "stream", "version"]
+        );
+        assert_eq!(line["op"], "upsert", "{line}");
     }
     assert!(
         !String::from_utf8_lossy(&out.stderr).is_empty(),

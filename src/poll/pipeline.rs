@@ -1,0 +1,211 @@
+//! The page pipeline of one run. A fetch task reads pages ahead and parses each object once; the
+//! committer gathers them into groups (up to [`GROUP_ROWS`] rows or about [`GROUP_AGE`], or until
+//! the scan has caught up) and commits each group while the next pages are already being
+//! fetched: the writer plans the deltas, every sink writes them at the same time as the writer
+//! writes the rows, and the transaction commits only once every sink has them durable.
+//!
+//! On shutdown the group in hand is committed and the run stops. A sink still stuck
+//! [`STUCK_GRACE`] after shutdown is abandoned: the group rolls back and no cursor moves.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde_json::value::RawValue;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use url::Url;
+
+use super::records::Records;
+use super::{Run, Shutdown, stopped};
+use crate::okta::{Page, Pages};
+use crate::sink::Delivery;
+
+/// A group closes at this many rows...
+pub const GROUP_ROWS: usize = 10_000;
+/// ...or this long after its first page arrived, whichever comes first.
+pub const GROUP_AGE: Duration = Duration::from_secs(1);
+/// How long a sink may still take after shutdown before its write is abandoned.
+pub const STUCK_GRACE: Duration = Duration::from_secs(5);
+/// Pages fetched and parsed ahead of the committer.
+const AHEAD: usize = 8;
+
+/// Parses a page's objects.
+pub(super) type Parse = fn(Vec<Box<RawValue>>) -> anyhow::Result<Records>;
+
+/// One page, parsed, as the fetch task hands it on.
+#[derive(Debug)]
+pub(super) struct Fetched {
+    pub records: Records,
+    pub next: Option<Url>,
+    /// The scan ends with this page (no `next`, or an empty System Log page: caught up).
+    pub last: bool,
+}
+
+/// How the pages of a run move its cursors.
+pub(super) trait Scan: Send {
+    /// Moves the cursors past `page`; returns the newest record time passed, for progress.
+    fn advance(&mut self, page: &Fetched) -> Option<String>;
+    /// The cursors to store with the pages advanced so far.
+    fn cursors(&self) -> anyhow::Result<Vec<(&'static str, String)>>;
+}
+
+/// Reads pages ahead of the committer; dropping it stops the fetch task.
+pub(super) struct Fetcher {
+    rx: mpsc::Receiver<anyhow::Result<Fetched>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Fetcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts fetching: `first` (already fetched) if given, then `pages` until the last page.
+/// With `until_empty`, an empty page is the last (a System Log polling query never ends).
+pub(super) fn fetch_ahead(
+    mut pages: Pages,
+    first: Option<Page>,
+    parse: Parse,
+    until_empty: bool,
+) -> Fetcher {
+    let (tx, rx) = mpsc::channel(AHEAD);
+    let task = tokio::spawn(async move {
+        let mut first = first;
+        loop {
+            let page = match first.take() {
+                Some(p) => p,
+                None => match pages.next_page().await {
+                    Ok(Some(p)) => p,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        break;
+                    }
+                },
+            };
+            let last = page.next.is_none() || (until_empty && page.items.is_empty());
+            let fetched = parse(page.items).map(|records| Fetched {
+                records,
+                next: page.next,
+                last,
+            });
+            let failed = fetched.is_err();
+            if tx.send(fetched).await.is_err() || failed || last {
+                break;
+            }
+        }
+    });
+    Fetcher { rx, task }
+}
+
+/// How a run's scan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The last page was committed.
+    CaughtUp,
+    /// Shutdown stopped it at a group boundary.
+    Stopped,
+}
+
+/// The pages of a group, gathered.
+struct Group {
+    pages: Vec<Records>,
+    rows: usize,
+    positions: Vec<Option<String>>,
+    last: bool,
+}
+
+impl Group {
+    fn add(&mut self, page: Fetched, scan: &mut dyn Scan) {
+        self.positions.push(scan.advance(&page));
+        self.rows += page.records.len();
+        self.last = page.last;
+        self.pages.push(page.records);
+    }
+}
+
+/// Commits the fetcher's pages group by group until the scan ends, shutdown, or an error
+/// (after committing the pages that arrived before it).
+pub(super) async fn drive(
+    run: &mut Run,
+    mut fetcher: Fetcher,
+    scan: &mut dyn Scan,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Ended> {
+    let mut shutdown = shutdown.clone();
+    loop {
+        let first = tokio::select! {
+            biased;
+            () = stopped(&mut shutdown) => return Ok(Ended::Stopped),
+            page = fetcher.rx.recv() => page,
+        };
+        let Some(first) = first else {
+            return Ok(Ended::CaughtUp);
+        };
+        let mut group = Group {
+            pages: Vec::new(),
+            rows: 0,
+            positions: Vec::new(),
+            last: false,
+        };
+        group.add(first?, scan);
+        let failed = gather(&mut fetcher, &mut group, scan, &mut shutdown).await;
+        run.commit_group(group.pages, scan.cursors()?, group.positions, &shutdown)
+            .await?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if group.last {
+            return Ok(Ended::CaughtUp);
+        }
+        if *shutdown.borrow() {
+            return Ok(Ended::Stopped);
+        }
+    }
+}
+
+/// Adds pages to `group` until it is full, old, last, or shutdown; returns a fetch error that
+/// ended it early.
+async fn gather(
+    fetcher: &mut Fetcher,
+    group: &mut Group,
+    scan: &mut dyn Scan,
+    shutdown: &mut Shutdown,
+) -> Option<anyhow::Error> {
+    let deadline = Instant::now() + GROUP_AGE;
+    while !group.last && group.rows < GROUP_ROWS && !*shutdown.borrow() {
+        let next = tokio::select! {
+            biased;
+            () = stopped(shutdown) => return None,
+            () = tokio::time::sleep_until(deadline) => return None,
+            page = fetcher.rx.recv() => page,
+        };
+        match next {
+            None => return None,
+            Some(Err(e)) => return Some(e),
+            Some(Ok(page)) => group.add(page, scan),
+        }
+    }
+    None
+}
+
+/// Waits for every sink to have the batch; once shutdown fires, for at most [`STUCK_GRACE`].
+pub(super) async fn delivered(delivery: Delivery, shutdown: &Shutdown) -> anyhow::Result<()> {
+    let mut shutdown = shutdown.clone();
+    let wait = delivery.wait();
+    tokio::pin!(wait);
+    tokio::select! {
+        done = &mut wait => return done.context("delivering to the sinks"),
+        () = stopped(&mut shutdown) => {}
+    }
+    match tokio::time::timeout(STUCK_GRACE, wait).await {
+        Ok(done) => done.context("delivering to the sinks"),
+        Err(_) => anyhow::bail!(
+            "a sink did not take the batch within {} s of shutdown, so its write was abandoned; \
+             the cursor did not move and the next run delivers the batch again",
+            STUCK_GRACE.as_secs()
+        ),
+    }
+}
