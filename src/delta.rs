@@ -97,7 +97,7 @@ impl Delta {
         line
     }
 
-    /// Appends [`Delta::to_line`] and a newline to `out`.
+    /// Appends [`Delta::to_line`] to `out`.
     pub fn push_line(&self, out: &mut String) {
         out.push_str("{\"stream\":");
         push_json_string(out, &self.stream);
@@ -118,6 +118,11 @@ impl Delta {
 /// Appends `s` as a JSON string literal.
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
+    if !s.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::delta::{Delta, Op, stream, utc_millis};
-use crate::store::{Columns, GroupTx, RunCounts, RunId, StoreError};
+use crate::store::{Columns, GroupTx, RunCounts, RunId, StoreError, UserState};
 
 use super::plan::{Seen, Want, plan_tombstone, plan_user};
 use super::records::{EventRecord, Records, UserRecord};
@@ -51,6 +51,10 @@ pub(super) struct Planned {
     pub deltas: Vec<Delta>,
     pub columns: Vec<Option<Columns>>,
     pub per_page: Vec<Counts>,
+    /// Users' new states, stored while the sinks write.
+    pub states: Vec<(String, UserState)>,
+    /// Users a reconciliation found.
+    pub seen: Vec<String>,
 }
 
 impl Planned {
@@ -97,6 +101,14 @@ pub(super) fn write(
             .zip(&planned.columns)
             .filter_map(|(d, c)| c.as_ref().map(|c| (d, c)));
         tx.mirror(rows)?;
+    }
+    for (id, state) in &planned.states {
+        tx.put_user_state(id, state)?;
+    }
+    if let Some(at) = &input.plan.seen_at {
+        for id in &planned.seen {
+            tx.mark_seen(id, at)?;
+        }
     }
     for (stream, cursor) in &input.cursors {
         tx.put_cursor(stream, cursor)?;
@@ -147,7 +159,6 @@ fn plan_users(
             plan.updated.as_ref(),
         );
         if let Some(p) = decided {
-            tx.put_user_state(&id, &p.state)?;
             let delta = |stream: &str, raw| upsert(stream, &id, &last_updated, emitted_at, raw);
             match (p.new, p.updated) {
                 (true, true) => {
@@ -167,10 +178,11 @@ fn plan_users(
                 ),
                 (false, false) => {}
             }
+            planned.states.push((id.clone(), p.state.clone()));
             known.insert(id.clone(), p.state);
         }
-        if let Some(at) = &plan.seen_at {
-            tx.mark_seen(&id, at)?;
+        if plan.seen_at.is_some() {
+            planned.seen.push(id);
         }
     }
     Ok(())
@@ -186,7 +198,7 @@ fn plan_events(
     let mut deleted = Vec::new();
     for event in events {
         if plan.tombstones {
-            for id in event.cols.deleted_users() {
+            for id in event.cols.deleted_users(&event.raw) {
                 deleted.push((id, event.cols.published.clone(), event.cols.uuid.clone()));
             }
         }

@@ -1,6 +1,6 @@
 //! The page pipeline of one run. A fetch task reads pages ahead and parses each object once; the
-//! committer gathers them into groups (up to [`GROUP_ROWS`] rows or about [`GROUP_AGE`], or until
-//! the scan has caught up) and commits each group while the next pages are already being
+//! committer gathers them into groups (up to [`GROUP_ROWS`] rows, [`GROUP_BYTES`] bytes or about
+//! [`GROUP_AGE`], or until the scan has caught up) and commits each group while the next pages are already being
 //! fetched: the writer plans the deltas, every sink writes them at the same time as the writer
 //! writes the rows, and the transaction commits only once every sink has them durable.
 //!
@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use serde_json::value::RawValue;
-use tokio::sync::mpsc;
+use std::sync::Arc;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use url::Url;
@@ -23,12 +25,15 @@ use crate::sink::Delivery;
 
 /// A group closes at this many rows...
 pub const GROUP_ROWS: usize = 10_000;
+/// ...or this many bytes of Okta objects (memory stays bounded whatever their size)...
+pub const GROUP_BYTES: usize = 8 << 20;
 /// ...or this long after its first page arrived, whichever comes first.
 pub const GROUP_AGE: Duration = Duration::from_secs(1);
 /// How long a sink may still take after shutdown before its write is abandoned.
 pub const STUCK_GRACE: Duration = Duration::from_secs(5);
-/// Pages fetched and parsed ahead of the committer.
-const AHEAD: usize = 8;
+/// Bytes of pages fetched and parsed ahead of the committer: about a group, so the next group is
+/// ready when the current one has committed.
+const AHEAD_BYTES: usize = GROUP_BYTES;
 
 /// Parses a page's objects.
 pub(super) type Parse = fn(Vec<Box<RawValue>>) -> anyhow::Result<Records>;
@@ -37,9 +42,13 @@ pub(super) type Parse = fn(Vec<Box<RawValue>>) -> anyhow::Result<Records>;
 #[derive(Debug)]
 pub(super) struct Fetched {
     pub records: Records,
+    /// Bytes of the page's objects.
+    pub bytes: usize,
     pub next: Option<Url>,
     /// The scan ends with this page (no `next`, or an empty System Log page: caught up).
     pub last: bool,
+    /// Counts the page against [`AHEAD_BYTES`] until the committer takes it.
+    _ahead: OwnedSemaphorePermit,
 }
 
 /// How the pages of a run move its cursors.
@@ -70,7 +79,8 @@ pub(super) fn fetch_ahead(
     parse: Parse,
     until_empty: bool,
 ) -> Fetcher {
-    let (tx, rx) = mpsc::channel(AHEAD);
+    let (tx, rx) = mpsc::channel(256);
+    let ahead = Arc::new(Semaphore::new(AHEAD_BYTES >> 10));
     let task = tokio::spawn(async move {
         let mut first = first;
         loop {
@@ -86,10 +96,19 @@ pub(super) fn fetch_ahead(
                 },
             };
             let last = page.next.is_none() || (until_empty && page.items.is_empty());
+            let bytes: usize = page.items.iter().map(|i| i.get().len()).sum();
+            let kib = u32::try_from(bytes >> 10)
+                .unwrap_or(u32::MAX)
+                .min((AHEAD_BYTES >> 10) as u32);
+            let Ok(permit) = ahead.clone().acquire_many_owned(kib).await else {
+                break;
+            };
             let fetched = parse(page.items).map(|records| Fetched {
                 records,
+                bytes,
                 next: page.next,
                 last,
+                _ahead: permit,
             });
             let failed = fetched.is_err();
             if tx.send(fetched).await.is_err() || failed || last {
@@ -113,6 +132,7 @@ pub(super) enum Ended {
 struct Group {
     pages: Vec<Records>,
     rows: usize,
+    bytes: usize,
     positions: Vec<Option<String>>,
     last: bool,
 }
@@ -121,6 +141,7 @@ impl Group {
     fn add(&mut self, page: Fetched, scan: &mut dyn Scan) {
         self.positions.push(scan.advance(&page));
         self.rows += page.records.len();
+        self.bytes += page.bytes;
         self.last = page.last;
         self.pages.push(page.records);
     }
@@ -147,6 +168,7 @@ pub(super) async fn drive(
         let mut group = Group {
             pages: Vec::new(),
             rows: 0,
+            bytes: 0,
             positions: Vec::new(),
             last: false,
         };
@@ -175,7 +197,8 @@ async fn gather(
     shutdown: &mut Shutdown,
 ) -> Option<anyhow::Error> {
     let deadline = Instant::now() + GROUP_AGE;
-    while !group.last && group.rows < GROUP_ROWS && !*shutdown.borrow() {
+    let full = |g: &Group| g.rows >= GROUP_ROWS || g.bytes >= GROUP_BYTES;
+    while !group.last && !full(group) && !*shutdown.borrow() {
         let next = tokio::select! {
             biased;
             () = stopped(shutdown) => return None,

@@ -112,6 +112,7 @@ fn run_group(store: &mut Store, job: GroupJob) {
         verdict,
         done,
     } = job;
+    let started = std::time::Instant::now();
     let tx = match store.begin_group() {
         Ok(tx) => tx,
         Err(e) => return drop(planned.send(Err(e))),
@@ -120,6 +121,7 @@ fn run_group(store: &mut Store, job: GroupJob) {
         Ok(p) => p,
         Err(e) => return drop(planned.send(Err(e))),
     };
+    let begun = started.elapsed();
     let deltas = Arc::new(std::mem::take(&mut plan.deltas));
     if planned
         .send(Ok((deltas.clone(), plan.per_page.clone())))
@@ -128,9 +130,18 @@ fn run_group(store: &mut Store, job: GroupJob) {
         return;
     }
     let written = group::write(&tx, &input, &deltas, &plan);
-    let ok = written.is_ok();
+    let (ok, wrote) = (written.is_ok(), started.elapsed());
     let _ = prepared.send(written);
     if ok && verdict.blocking_recv() == Ok(true) {
+        let waited = started.elapsed();
         let _ = done.send(tx.commit());
+        tracing::debug!(
+            rows = deltas.len(),
+            planned_ms = begun.as_millis() as u64,
+            written_ms = wrote.as_millis() as u64,
+            sinks_ms = waited.as_millis() as u64,
+            committed_ms = started.elapsed().as_millis() as u64,
+            "group in the state database"
+        );
     }
 }

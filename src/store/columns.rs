@@ -25,8 +25,7 @@ pub struct Profile {
     pub email: Option<String>,
 }
 
-/// The LogEvent fields the mirror keeps in columns, and its targets, kept raw (they are read
-/// only for the few events that delete a user).
+/// The LogEvent fields the mirror keeps in columns.
 #[derive(Debug, Deserialize)]
 pub struct EventColumns {
     pub uuid: String,
@@ -36,7 +35,6 @@ pub struct EventColumns {
     pub severity: Option<String>,
     pub actor: Option<Id>,
     pub outcome: Option<Outcome>,
-    pub target: Option<Box<RawValue>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -49,6 +47,12 @@ pub struct Outcome {
     pub result: Option<String>,
 }
 
+/// Only the targets of an event, read again for the few events that delete a user.
+#[derive(Deserialize)]
+struct Targets {
+    target: Option<Vec<Target>>,
+}
+
 #[derive(Deserialize)]
 struct Target {
     id: Option<String>,
@@ -57,17 +61,20 @@ struct Target {
 }
 
 impl EventColumns {
-    /// The ids of the users this event says were deleted (`user.lifecycle.delete.*`).
-    pub fn deleted_users(&self) -> Vec<String> {
+    /// The ids of the users this event (whose JSON is `raw`) says were deleted
+    /// (`user.lifecycle.delete.*`).
+    pub fn deleted_users(&self, raw: &RawValue) -> Vec<String> {
         let deletes = self
             .event_type
             .as_deref()
             .is_some_and(|t| t.starts_with("user.lifecycle.delete."));
-        let Some(targets) = self.target.as_deref().filter(|_| deletes) else {
+        if !deletes {
             return Vec::new();
-        };
-        let targets: Vec<Target> = serde_json::from_str(targets.get()).unwrap_or_default();
+        }
+        let targets: Option<Targets> = serde_json::from_str(raw.get()).ok();
         targets
+            .and_then(|t| t.target)
+            .unwrap_or_default()
             .into_iter()
             .filter(|t| t.kind.as_deref() == Some("User"))
             .filter_map(|t| t.id)
@@ -110,11 +117,12 @@ fn columns<'a, T: Deserialize<'a>>(delta: &'a Delta) -> Result<T, StoreError> {
 mod tests {
     use super::*;
 
-    fn event(event_type: &str, target: &str) -> EventColumns {
+    fn deleted(event_type: &str, target: &str) -> Vec<String> {
         let json = format!(
             r#"{{"uuid":"e","published":"p","eventType":"{event_type}","target":{target}}}"#
         );
-        serde_json::from_str(&json).unwrap()
+        let cols: EventColumns = serde_json::from_str(&json).unwrap();
+        cols.deleted_users(&RawValue::from_string(json).unwrap())
     }
 
     #[test]
@@ -129,11 +137,7 @@ mod tests {
             ("user.lifecycle.delete.initiated", r#"{"odd":1}"#, vec![]),
         ];
         for (event_type, target, want) in cases {
-            assert_eq!(
-                event(event_type, target).deleted_users(),
-                want,
-                "{event_type} {target}"
-            );
+            assert_eq!(deleted(event_type, target), want, "{event_type} {target}");
         }
     }
 }

@@ -32,8 +32,12 @@ pub struct GroupTx<'a> {
 }
 
 impl Store {
-    /// Begins a group, taking the write lock up front.
+    /// Begins a group, taking the write lock up front (once the WAL has been copied, if it grew
+    /// long: see [`Checkpointer::settle`]).
     pub fn begin_group(&mut self) -> Result<GroupTx<'_>, StoreError> {
+        if let Some(c) = &self.checkpointer {
+            c.settle();
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
