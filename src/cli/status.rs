@@ -1,5 +1,6 @@
-//! `oktasync status`: each poller's position, lag, last success, records and last error, read
-//! from the state database (no Okta token needed).
+//! `oktasync status`: each poller's position, lag, last success, records, failures in a row
+//! (and when the daemon tries again) and last error, read from the state database (no Okta
+//! token needed).
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -7,7 +8,8 @@ use serde::Serialize;
 
 use super::Context;
 use super::sync::Target;
-use crate::poll::plan::parse_time;
+use crate::poll::backoff;
+use crate::poll::plan::{okta_time, parse_time};
 use crate::store::{Store, StreamStatus};
 
 /// Options for `oktasync status`.
@@ -30,6 +32,8 @@ struct Row {
     position: Option<String>,
     /// Seconds since the stream was last caught up (its last successful run ended).
     lag_seconds: Option<i64>,
+    /// After failures in a row: the earliest time `oktasync run` tries this stream again.
+    retry_at: Option<String>,
 }
 
 pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
@@ -48,23 +52,27 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<14} {:<25} {:>9} {:<25} {:>9}  LAST ERROR",
-        "STREAM", "POSITION", "LAG", "LAST SUCCESS", "RECORDS"
+        "{:<14} {:<25} {:>9} {:<25} {:>9} {:>5}  LAST ERROR",
+        "STREAM", "POSITION", "LAG", "LAST SUCCESS", "RECORDS", "FAILS"
     );
     for r in rows {
-        let error = r
+        let mut error = r
             .status
             .last_run
             .as_ref()
             .and_then(|run| run.error.clone())
             .unwrap_or_default();
+        if let Some(at) = &r.retry_at {
+            error = format!("{error} (run retries after {at})");
+        }
         println!(
-            "{:<14} {:<25} {:>9} {:<25} {:>9}  {}",
+            "{:<14} {:<25} {:>9} {:<25} {:>9} {:>5}  {}",
             r.status.stream,
             r.position.as_deref().unwrap_or("-"),
             r.lag_seconds.map_or("-".into(), human_secs),
             r.status.last_success_at.as_deref().unwrap_or("never"),
             r.status.total_records,
+            r.status.failures,
             error
         );
     }
@@ -86,10 +94,18 @@ fn row(status: StreamStatus) -> Row {
         .as_deref()
         .and_then(parse_time)
         .map(|t| (Utc::now() - t).num_seconds());
+    let retry_at = status
+        .last_run
+        .as_ref()
+        .and_then(|run| run.ended_at.as_deref())
+        .and_then(parse_time)
+        .and_then(|ended| backoff::retry_at(status.failures, ended))
+        .map(okta_time);
     Row {
         status,
         position,
         lag_seconds,
+        retry_at,
     }
 }
 

@@ -27,6 +27,7 @@ mod reconcile;
 mod records;
 mod run;
 pub mod schedule;
+mod tick;
 mod users;
 mod writer;
 

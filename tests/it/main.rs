@@ -11,6 +11,7 @@ mod admin_users;
 mod client;
 mod daemon;
 mod helpers;
+mod mirror;
 mod oauth;
 mod oauth_cli;
 mod operator;
