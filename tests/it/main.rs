@@ -11,6 +11,7 @@ mod admin_users;
 mod client;
 mod daemon;
 mod helpers;
+mod log_cursor;
 mod mirror;
 mod oauth;
 mod oauth_cli;
