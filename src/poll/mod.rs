@@ -71,6 +71,8 @@ pub struct Engine {
     /// The sinks as metric labels (`stdout`, `file:PATH`, `sqlite:PATH`).
     sink_names: Arc<Vec<String>>,
     activity: Arc<Activity>,
+    /// When a run first saw shutdown: every run's grace for a stuck sink ends a fixed time after.
+    stopping: Arc<std::sync::OnceLock<tokio::time::Instant>>,
     /// Held while any clone lives: one writer per state database.
     _lock: Arc<std::fs::File>,
 }
@@ -109,6 +111,7 @@ impl Engine {
             settings: Arc::new(settings),
             sink_names: Arc::new(sink_names),
             activity: Arc::new(activity),
+            stopping: Arc::default(),
             _lock: Arc::new(lock),
         })
     }

@@ -9,9 +9,10 @@
 
 use std::time::Duration;
 
-use anyhow::Context as _;
 use serde_json::value::RawValue;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
@@ -21,7 +22,6 @@ use url::Url;
 use super::records::Records;
 use super::{Run, Shutdown, stopped};
 use crate::okta::{Page, Pages};
-use crate::sink::Delivery;
 
 /// A group closes at this many rows...
 pub const GROUP_ROWS: usize = 10_000;
@@ -214,20 +214,31 @@ async fn gather(
     None
 }
 
-/// Waits for every sink to have the batch; once shutdown fires, for at most [`STUCK_GRACE`].
-pub(super) async fn delivered(delivery: Delivery, shutdown: &Shutdown) -> anyhow::Result<()> {
+/// Resolves [`STUCK_GRACE`] after shutdown was first seen (by any run of the engine, so runs
+/// committing one after another share one deadline); never without shutdown.
+pub(super) fn grace(stopping: Arc<OnceLock<Instant>>, shutdown: &Shutdown) -> Grace {
     let mut shutdown = shutdown.clone();
-    let wait = delivery.wait();
-    tokio::pin!(wait);
+    Box::pin(async move {
+        stopped(&mut shutdown).await;
+        let since = *stopping.get_or_init(Instant::now);
+        tokio::time::sleep_until(since + STUCK_GRACE).await;
+    })
+}
+
+/// The end of the grace after shutdown, see [`grace`].
+pub(super) type Grace = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// `step`, unless the grace after shutdown ends first: then the group is abandoned (it rolls
+/// back and no cursor moves; a sink stuck in a write is left to it).
+pub(super) async fn within<T>(
+    step: impl Future<Output = T>,
+    grace: &mut Grace,
+) -> anyhow::Result<T> {
     tokio::select! {
-        done = &mut wait => return done.context("delivering to the sinks"),
-        () = stopped(&mut shutdown) => {}
-    }
-    match tokio::time::timeout(STUCK_GRACE, wait).await {
-        Ok(done) => done.context("delivering to the sinks"),
-        Err(_) => anyhow::bail!(
-            "a sink did not take the batch within {} s of shutdown, so its write was abandoned; \
-             the cursor did not move and the next run delivers the batch again",
+        done = step => Ok(done),
+        () = grace.as_mut() => anyhow::bail!(
+            "a sink or the state database did not take the batch within {} s of shutdown, so \
+             the batch was abandoned; the cursor did not move and the next run delivers it again",
             STUCK_GRACE.as_secs()
         ),
     }

@@ -79,17 +79,20 @@ impl Run {
             mirror: self.engine.mirror_in_state,
         };
         let handle = self.engine.writer.group(input);
+        let mut grace = pipeline::grace(self.engine.stopping.clone(), shutdown);
         let stopped = || anyhow::anyhow!("the state database's thread has stopped");
-        let (deltas, per_page) = handle.planned.await.map_err(|_| stopped())??;
-        let delivery = self.engine.sinks.send(deltas);
-        let delivered = pipeline::delivered(delivery, shutdown).await;
-        let prepared = handle.prepared.await.map_err(|_| stopped())?;
-        delivered?;
-        prepared.context("writing the group")?;
+        let planned = pipeline::within(handle.planned, &mut grace).await?;
+        let (deltas, per_page) = planned.map_err(|_| stopped())??;
+        let delivery = self.engine.sinks.send(deltas).wait();
+        let delivered = pipeline::within(delivery, &mut grace).await?;
+        let prepared = pipeline::within(handle.prepared, &mut grace).await?;
+        delivered.context("delivering to the sinks")?;
+        prepared
+            .map_err(|_| stopped())?
+            .context("writing the group")?;
         let _ = handle.verdict.send(true);
-        handle
-            .done
-            .await
+        pipeline::within(handle.done, &mut grace)
+            .await?
             .map_err(|_| stopped())?
             .context("committing the cursor")?;
         self.count(&per_page, positions, requests, rate_limited);

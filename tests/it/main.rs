@@ -28,4 +28,5 @@ mod sim_shapes;
 mod sim_spec;
 mod sim_support;
 mod sim_writes;
+mod sinks;
 mod sync;
