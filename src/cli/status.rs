@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::Context;
 use super::sync::Target;
 use crate::poll::backoff;
+use crate::poll::health::expected_interval;
 use crate::poll::plan::{okta_time, parse_time};
 use crate::store::{Store, StreamStatus};
 
@@ -46,7 +47,23 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     }
     let store = Store::open(&settings.state)
         .with_context(|| format!("cannot open {}", settings.state.display()))?;
-    let rows: Vec<Row> = store.status()?.into_iter().map(row).collect();
+    let interval = |stream: &str| {
+        let schedule = match settings.poller(stream) {
+            Some(p) => Some(p.schedule.clone()),
+            None => settings.reconcile.clone(),
+        };
+        schedule
+            .and_then(|s| expected_interval(&s, Utc::now()))
+            .unwrap_or(std::time::Duration::from_secs(300))
+    };
+    let rows: Vec<Row> = store
+        .status()?
+        .into_iter()
+        .map(|s| {
+            let every = interval(&s.stream);
+            row(s, every)
+        })
+        .collect();
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
@@ -79,7 +96,8 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn row(status: StreamStatus) -> Row {
+/// The row of `status` for a poller scheduled every `interval`.
+fn row(status: StreamStatus, interval: std::time::Duration) -> Row {
     let position = status
         .cursor
         .as_deref()
@@ -97,9 +115,9 @@ fn row(status: StreamStatus) -> Row {
     let retry_at = status
         .last_run
         .as_ref()
-        .and_then(|run| run.ended_at.as_deref())
-        .and_then(parse_time)
-        .and_then(|ended| backoff::retry_at(status.failures, ended))
+        .filter(|run| run.ended_at.is_some())
+        .and_then(|run| parse_time(&run.started_at))
+        .and_then(|started| backoff::retry_at(status.failures, started, interval))
         .map(okta_time);
     Row {
         status,
@@ -115,5 +133,50 @@ fn human_secs(s: i64) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunStatus;
+
+    fn status(failures: u64, ended_at: Option<&str>) -> StreamStatus {
+        StreamStatus {
+            stream: "system_log".into(),
+            cursor: Some(r#"{"next":"x","last_published":"2026-01-01T00:00:00.000Z"}"#.into()),
+            cursor_updated_at: None,
+            last_success_at: None,
+            last_run: Some(RunStatus {
+                id: 1,
+                started_at: "2026-01-02T00:00:00.000Z".into(),
+                ended_at: ended_at.map(Into::into),
+                records: 0,
+                requests: 1,
+                rate_limited: 0,
+                error: Some("Okta returned 500".into()),
+            }),
+            failures,
+            total_records: 0,
+        }
+    }
+
+    #[test]
+    fn a_stream_failing_in_a_row_shows_when_run_tries_it_again() {
+        let ended = Some("2026-01-02T00:00:10.000Z");
+        let cases = [
+            (0, ended, None),
+            (1, ended, Some("2026-01-02T00:00:30.000Z")),
+            (3, ended, Some("2026-01-02T00:02:00.000Z")),
+            (2, None, None),
+        ];
+        for (failures, ended_at, retry) in cases {
+            let r = row(
+                status(failures, ended_at),
+                std::time::Duration::from_secs(30),
+            );
+            assert_eq!(r.retry_at.as_deref(), retry, "{failures} {ended_at:?}");
+            assert_eq!(r.position.as_deref(), Some("2026-01-01T00:00:00.000Z"));
+        }
     }
 }

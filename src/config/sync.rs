@@ -374,4 +374,35 @@ mod tests {
             StartAt::Ago(Duration::from_secs(86_400))
         );
     }
+
+    #[test]
+    fn the_reconciliation_is_daily_unless_turned_off_and_history_and_retention_are_bounded() {
+        let env = |_: &str| None;
+        let s = sync_settings(SyncSection::default(), BTreeMap::new(), &env).unwrap();
+        assert_eq!(s.reconcile.as_deref(), Some(DEFAULT_RECONCILE));
+        assert_eq!(s.run_history, RunHistory::default());
+        assert_eq!(s.system_log_retention_days, None);
+        let section = SyncSection {
+            reconcile: Some("off".into()),
+            runs_keep: Some(10),
+            runs_keep_days: Some(0),
+            system_log_retention_days: Some(30),
+            ..SyncSection::default()
+        };
+        let s = sync_settings(section, BTreeMap::new(), &env).unwrap();
+        assert_eq!(s.reconcile, None);
+        assert_eq!((s.run_history.keep, s.run_history.keep_days), (10, 0));
+        assert_eq!(s.system_log_retention_days, Some(30));
+        let bad = SyncSection {
+            reconcile: Some("0 3 * * *".into()),
+            ..SyncSection::default()
+        };
+        let err = sync_settings(bad, BTreeMap::new(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("sync.reconcile") && err.contains("six fields"),
+            "{err}"
+        );
+    }
 }

@@ -1,27 +1,30 @@
 //! How long a poller that keeps failing waits before its next run, with no I/O: the daemon
-//! skips its scheduled runs until then, and `oktasync status` shows when that is.
+//! skips its scheduled runs until then, and `oktasync status` shows when that is. The wait is
+//! the poller's own schedule interval, doubling with each failure in a row, up to a cap.
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-/// The wait after the first failure; it doubles with each failure in a row...
-pub const FIRST: Duration = Duration::from_secs(15);
-/// ...up to this.
+/// The longest wait between two tries of a poller scheduled more often than this.
 pub const CAP: Duration = Duration::from_secs(15 * 60);
 
-/// The wait after `failures` failed runs in a row (none after none).
-pub fn delay(failures: u64) -> Duration {
+/// The wait, from the start of the run that failed, after `failures` failed runs in a row of a
+/// poller scheduled every `interval` (none after none).
+pub fn delay(failures: u64, interval: Duration) -> Duration {
     if failures == 0 {
         return Duration::ZERO;
     }
-    let doublings = u32::try_from(failures - 1).unwrap_or(u32::MAX).min(16);
-    FIRST.saturating_mul(1 << doublings).min(CAP)
+    let doublings = u32::try_from(failures - 1).unwrap_or(u32::MAX).min(20);
+    interval
+        .saturating_mul(1 << doublings)
+        .min(CAP.max(interval))
 }
 
-/// When the next run may start after `failures` failures in a row, the last ending at `last`.
-pub fn retry_at(failures: u64, last: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    (failures > 0).then(|| last + chrono::Duration::from_std(delay(failures)).unwrap_or_default())
+/// When the next run may start after `failures` failures in a row, the last starting at `last`.
+pub fn retry_at(failures: u64, last: DateTime<Utc>, interval: Duration) -> Option<DateTime<Utc>> {
+    let wait = chrono::Duration::from_std(delay(failures, interval)).unwrap_or_default();
+    (failures > 0).then(|| last + wait)
 }
 
 #[cfg(test)]
@@ -29,25 +32,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_wait_doubles_with_each_failure_in_a_row_up_to_the_cap() {
+    fn the_wait_is_the_interval_doubling_with_each_failure_in_a_row_up_to_the_cap() {
+        let thirty = Duration::from_secs(30);
+        let day = Duration::from_secs(86_400);
         let cases = [
-            (0, 0),
-            (1, 15),
-            (2, 30),
-            (3, 60),
-            (6, 480),
-            (7, 900),
-            (50, 900),
-            (u64::MAX, 900),
+            (0, thirty, 0),
+            (1, thirty, 30),
+            (2, thirty, 60),
+            (5, thirty, 480),
+            (6, thirty, 900),
+            (u64::MAX, thirty, 900),
+            (1, day, 86_400),
+            (3, day, 86_400),
         ];
-        for (failures, secs) in cases {
-            assert_eq!(delay(failures), Duration::from_secs(secs), "{failures}");
+        for (failures, interval, secs) in cases {
+            let want = Duration::from_secs(secs);
+            assert_eq!(delay(failures, interval), want, "{failures} x {interval:?}");
         }
         let last = DateTime::UNIX_EPOCH;
-        assert_eq!(retry_at(0, last), None);
+        assert_eq!(retry_at(0, last, thirty), None);
         assert_eq!(
-            retry_at(2, last),
-            Some(last + chrono::Duration::seconds(30))
+            retry_at(2, last, thirty),
+            Some(last + chrono::Duration::seconds(60))
         );
     }
 }

@@ -109,7 +109,9 @@ async fn schedule(
     let mut locks = Vec::new();
     for (streams, cron) in jobs(engine) {
         let name = streams.join("+");
-        let tick = Tick::new(engine, streams, shutdown, fatal);
+        let interval =
+            health::expected_interval(&cron, Utc::now()).unwrap_or(Duration::from_secs(300));
+        let tick = Tick::new(engine, streams, interval, shutdown, fatal);
         locks.push(tick.lock.clone());
         if tick.streams != [RECONCILE] {
             let first = tick.clone();

@@ -4,6 +4,7 @@
 //! whole daemon.
 
 use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
 
 use tokio::sync::{Mutex, Notify};
 use tokio::time::Instant;
@@ -49,6 +50,8 @@ pub(super) struct Tick {
     pub lock: Arc<Mutex<()>>,
     pub shutdown: Shutdown,
     pub fatal: Arc<Fatal>,
+    /// How often the schedule fires: the first wait after a failure.
+    interval: Duration,
     failing: Arc<StdMutex<Failing>>,
 }
 
@@ -56,6 +59,7 @@ impl Tick {
     pub fn new(
         engine: &Engine,
         streams: Vec<&'static str>,
+        interval: Duration,
         shutdown: &Shutdown,
         fatal: &Arc<Fatal>,
     ) -> Tick {
@@ -65,6 +69,7 @@ impl Tick {
             lock: Arc::new(Mutex::new(())),
             shutdown: shutdown.clone(),
             fatal: fatal.clone(),
+            interval,
             failing: Arc::default(),
         }
     }
@@ -90,6 +95,7 @@ impl Tick {
             tracing::debug!(stream = %self.name(), retry_in_secs = secs, "backing off after failures; skipping this tick");
             return;
         }
+        let started = Instant::now();
         match self.engine.run_streams(&self.streams, &self.shutdown).await {
             Ok(summaries) => {
                 *self.failing() = Failing::default();
@@ -103,17 +109,18 @@ impl Tick {
                 }
             }
             Err(e) if is_broken_pipe(&e) => self.fatal.raise(e),
-            Err(e) => self.failed(&e),
+            Err(e) => self.failed(&e, started),
         }
     }
 
-    /// Counts a failure, sets the wait before the next run, and logs the error if it is new.
-    fn failed(&self, e: &anyhow::Error) {
+    /// Counts a failure, sets the wait before the next run (from the start of this one), and
+    /// logs the error if it is new.
+    fn failed(&self, e: &anyhow::Error, started: Instant) {
         let error = format!("{e:#}");
         let mut failing = self.failing();
         failing.failures += 1;
-        let wait = backoff::delay(failing.failures);
-        failing.until = Some(Instant::now() + wait);
+        let wait = backoff::delay(failing.failures, self.interval);
+        failing.until = Some(started + wait);
         let (stream, failures, retry_in_secs) = (self.name(), failing.failures, wait.as_secs());
         if failing.last_error.as_deref() == Some(error.as_str()) {
             tracing::debug!(stream = %stream, failures, retry_in_secs, error = %error, "run failed again");
@@ -125,5 +132,97 @@ impl Tick {
 
     fn failing(&self) -> std::sync::MutexGuard<'_, Failing> {
         self.failing.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io;
+
+    use tokio::sync::watch;
+    use tracing_subscriber::fmt::MakeWriter;
+
+    use super::*;
+    use crate::config::{StartAt, SyncSettings};
+    use crate::okta::{ClientOptions, OktaClient};
+    use crate::store::Store;
+
+    /// Log output kept in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<StdMutex<Vec<u8>>>);
+
+    impl io::Write for Captured {
+        fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> MakeWriter<'a> for Captured {
+        type Writer = Captured;
+
+        fn make_writer(&'a self) -> Captured {
+            self.clone()
+        }
+    }
+
+    /// An engine whose system_log cursor belongs to another filter, so every run fails at once.
+    fn failing_engine(dir: &std::path::Path) -> Engine {
+        let state = dir.join("state.db");
+        let cursor = r#"{"next":"http://127.0.0.1:9/api/v1/logs","filter":"eventType eq \"x\""}"#;
+        let mut store = Store::open(&state).unwrap();
+        store.reset_cursor("system_log", Some(cursor)).unwrap();
+        drop(store);
+        let org = url::Url::parse("http://127.0.0.1:9").unwrap();
+        let client = OktaClient::new(org, "t".into(), ClientOptions::default()).unwrap();
+        Engine::open(client, SyncSettings::local(state, Vec::new(), StartAt::Now)).unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_poller_backs_off_doubling_its_wait_and_logs_the_same_error_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = failing_engine(dir.path());
+        let (_stop, shutdown) = watch::channel(false);
+        let every = Duration::from_secs(15);
+        let tick = Tick::new(
+            &engine,
+            vec!["system_log"],
+            every,
+            &shutdown,
+            &Arc::default(),
+        );
+        let logs = Captured::default();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(logs.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::DEBUG)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let failures = || async {
+            let status = engine.writer.call(|s| s.status()).await.unwrap();
+            status
+                .iter()
+                .find(|s| s.stream == "system_log")
+                .map_or(0, |s| s.failures)
+        };
+        // (seconds to let pass before firing, failed runs expected after firing)
+        let schedule = [(0, 1), (1, 1), (15, 2), (16, 2), (15, 3), (59, 3), (1, 4)];
+        for (i, (wait, expected)) in schedule.into_iter().enumerate() {
+            tokio::time::advance(Duration::from_secs(wait)).await;
+            tick.fire().await;
+            assert_eq!(failures().await, expected, "firing {i}");
+        }
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let errors = text
+            .lines()
+            .filter(|l| l.contains("ERROR") && l.contains("run failed"))
+            .count();
+        assert_eq!(errors, 1, "the same error is logged once: {text}");
+        assert!(text.contains("run failed again"), "{text}");
+        assert!(text.contains("backing off"), "{text}");
     }
 }

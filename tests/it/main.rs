@@ -30,3 +30,4 @@ mod sim_support;
 mod sim_writes;
 mod sinks;
 mod sync;
+mod users_scan;

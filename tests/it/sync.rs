@@ -171,9 +171,21 @@ async fn a_full_backfill_equals_the_simulators_truth_in_every_sink() {
         "no duplicate without a crash"
     );
     let first = &lines[0];
-    for field in ["stream", "id", "version", "emitted_at", "data"] {
+    for field in ["stream", "op", "id", "version", "emitted_at", "data"] {
         assert!(first.get(field).is_some(), "envelope has {field}: {first}");
     }
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let plan: String = db
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT uuid FROM system_log WHERE actor_id = '00u1' ORDER BY published",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("system_log_actor_id"),
+        "the actor index is back after the backfill: {plan}"
+    );
 }
 
 #[tokio::test]
