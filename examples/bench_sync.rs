@@ -79,6 +79,7 @@ async fn main() -> anyhow::Result<()> {
     let engine = Engine::open(client.clone(), settings(dir.path()))?;
     let (_keep, shutdown) = watch::channel(false);
 
+    storage::reset_peak_rss();
     let (started, cpu) = (Instant::now(), storage::cpu_time());
     let summaries = engine
         .run_streams(&["new_users", "updated_users"], &shutdown)
@@ -87,11 +88,13 @@ async fn main() -> anyhow::Result<()> {
     let records: u64 = summaries.iter().map(|s| s.records).sum();
     let requests: u64 = summaries.iter().map(|s| s.requests).sum();
     println!(
-        "sync new_users+updated_users: {records} records ({requests} requests) in {:.2} s = {:.2}x the fetch floor; CPU {:.2} s",
+        "sync new_users+updated_users: {records} records ({requests} requests) in {:.2} s = {:.2}x the fetch floor; CPU {:.2} s; peak RSS {:.1} MB",
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() / users_floor.as_secs_f64(),
-        cpu.as_secs_f64()
+        cpu.as_secs_f64(),
+        support::peak_rss_mb()
     );
+    storage::reset_peak_rss();
 
     let sampler = storage::sample(&engine, "system_log");
     let (started, cpu) = (Instant::now(), storage::cpu_time());
@@ -100,13 +103,14 @@ async fn main() -> anyhow::Result<()> {
     let samples = sampler.await?;
     let floor = logs_floor.max(storage_floor);
     println!(
-        "sync system_log: {} records in {:.2} s = {:.2}x the larger floor ({:.2} s); CPU {:.2} s = {:.2} µs/event",
+        "sync system_log: {} records in {:.2} s = {:.2}x the larger floor ({:.2} s); CPU {:.2} s = {:.2} µs/event; peak RSS {:.1} MB",
         summary.records,
         elapsed.as_secs_f64(),
         elapsed.as_secs_f64() / floor.as_secs_f64(),
         floor.as_secs_f64(),
         cpu.as_secs_f64(),
-        cpu.as_secs_f64() * 1e6 / summary.records.max(1) as f64
+        cpu.as_secs_f64() * 1e6 / summary.records.max(1) as f64,
+        support::peak_rss_mb()
     );
     let (first, last) = storage::first_and_last_tenth(&samples, summary.records);
     println!(
@@ -120,7 +124,6 @@ async fn main() -> anyhow::Result<()> {
     println!("CPU by thread over the whole run: {}", threads.join(", "));
     let stats = client.stats();
     println!("requests: {}, 429s: {}", stats.requests, stats.rate_limited);
-    println!("peak RSS: {:.1} MB", support::peak_rss_mb());
     println!("load average at end: {}", storage::load_average());
     drop(engine);
     println!("queries on the mirror:");

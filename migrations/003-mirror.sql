@@ -47,7 +47,7 @@ CREATE TABLE user_state (
     emitted      TEXT,             -- lastUpdated of the last updated_users delta
     deleted_at   TEXT,             -- when a tombstone said the user was deleted; NULL while it exists
     seen_at      TEXT              -- start of the last reconciliation that found the user
-);
+) WITHOUT ROWID;
 -- What the mirror holds was emitted: versions 2 kept that in the users cursors' look-back sets.
 INSERT INTO user_state (id, created, last_updated, new_emitted, emitted)
 SELECT u.id, u.created, u.last_updated,

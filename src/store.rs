@@ -284,8 +284,9 @@ fn configure(conn: &Connection, path: &Path, role: Role) -> rusqlite::Result<()>
         tracing::warn!(path = %path.display(), journal_mode = %mode,
             "state database is not in WAL mode; readers may block the sync");
     }
-    // A WAL reset after a checkpoint truncates the file back to this size.
-    conn.pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
+    // A WAL reset after a checkpoint truncates the file back to this size (above the size at
+    // which the writer lets a checkpoint finish, so a busy sync does not truncate every time).
+    conn.pragma_update(None, "journal_size_limit", 256 * 1024 * 1024)?;
     let synchronous = match role {
         Role::DurableMirror => "FULL",
         Role::Plain | Role::Writer => "NORMAL",

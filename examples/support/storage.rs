@@ -106,6 +106,12 @@ pub fn cpu_by_thread() -> Vec<(String, Duration)> {
     out
 }
 
+/// Resets this process's peak RSS (VmHWM) to its current RSS, so a later reading is the peak of
+/// what ran in between (Linux 4.0 and later).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
 /// The 1-minute load average: how busy the machine was.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")

@@ -26,7 +26,7 @@ use crate::okta::{Page, Pages};
 /// A group closes at this many rows...
 pub const GROUP_ROWS: usize = 10_000;
 /// ...or this many bytes of Okta objects (memory stays bounded whatever their size)...
-pub const GROUP_BYTES: usize = 8 << 20;
+pub const GROUP_BYTES: usize = 4 << 20;
 /// ...or this long after its first page arrived, whichever comes first.
 pub const GROUP_AGE: Duration = Duration::from_secs(1);
 /// How long a sink may still take after shutdown before its write is abandoned.
