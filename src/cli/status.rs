@@ -68,6 +68,11 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    print_table(&rows);
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
     println!(
         "{:<14} {:<25} {:>9} {:<25} {:>9} {:>5}  LAST ERROR",
         "STREAM", "POSITION", "LAG", "LAST SUCCESS", "RECORDS", "FAILS"
@@ -93,7 +98,6 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
             error
         );
     }
-    Ok(())
 }
 
 /// The row of `status` for a poller scheduled every `interval`.

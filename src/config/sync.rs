@@ -208,11 +208,7 @@ pub(super) fn sync_settings(
         .iter()
         .map(|s| poller_settings(s, pollers.remove(*s).unwrap_or_default()))
         .collect::<Result<_, _>>()?;
-    let reconcile = match section.reconcile.as_deref().map(str::trim) {
-        None => Some(DEFAULT_RECONCILE.to_owned()),
-        Some("off") => None,
-        Some(cron) => Some(cron_schedule("sync.reconcile", cron)?),
-    };
+    let reconcile = reconcile(section.reconcile.as_deref())?;
     let defaults = RunHistory::default();
     Ok(SyncSettings {
         reconcile,
@@ -274,6 +270,15 @@ fn poller_settings(stream: &'static str, p: PollerSection) -> Result<PollerSetti
         filter: p.filter.filter(|f| !f.trim().is_empty()),
         q: p.q.filter(|q| !q.trim().is_empty()),
     })
+}
+
+/// `sync.reconcile`: a cron schedule, the default, or `off`.
+fn reconcile(value: Option<&str>) -> Result<Option<String>, ConfigError> {
+    match value.map(str::trim) {
+        None => Ok(Some(DEFAULT_RECONCILE.to_owned())),
+        Some("off") => Ok(None),
+        Some(cron) => cron_schedule("sync.reconcile", cron).map(Some),
+    }
 }
 
 /// A cron expression with seconds, checked for its six fields.

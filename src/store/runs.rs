@@ -7,6 +7,17 @@ use rusqlite::{Row, params};
 use super::{Context, RunId, RunStatus, Store, StoreError, StreamStatus, count, sql_int};
 use crate::delta::utc_millis;
 
+/// The runs of stream ?1 started before ?2 or older than the newest ?3, but never its latest run
+/// nor its latest success.
+const CHOOSE_PRUNED: &str = "
+INSERT INTO temp.pruned_runs (id, records)
+SELECT id, records FROM runs r WHERE r.stream = ?1
+  AND (r.started_at < ?2 OR r.id <= coalesce((SELECT id FROM runs k
+       WHERE k.stream = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?3), 0))
+  AND r.id < (SELECT max(id) FROM runs n WHERE n.stream = ?1)
+  AND r.id IS NOT (SELECT max(id) FROM runs ok WHERE ok.stream = ?1
+       AND ok.ended_at IS NOT NULL AND ok.error IS NULL)";
+
 impl Store {
     /// Records the start of a run of `stream`.
     pub fn begin_run(&mut self, stream: &str) -> Result<RunId, StoreError> {
@@ -60,16 +71,7 @@ impl Store {
         tx.execute("DELETE FROM temp.pruned_runs", [])
             .ctx("prune runs")?;
         let pruned = tx
-            .execute(
-                "INSERT INTO temp.pruned_runs (id, records)
-                 SELECT id, records FROM runs r WHERE r.stream = ?1
-                   AND (r.started_at < ?2 OR r.id <= coalesce((SELECT id FROM runs k
-                        WHERE k.stream = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?3), 0))
-                   AND r.id < (SELECT max(id) FROM runs n WHERE n.stream = ?1)
-                   AND r.id IS NOT (SELECT max(id) FROM runs ok WHERE ok.stream = ?1
-                        AND ok.ended_at IS NOT NULL AND ok.error IS NULL)",
-                params![stream, cutoff, offset],
-            )
+            .execute(CHOOSE_PRUNED, params![stream, cutoff, offset])
             .ctx("choose runs to prune")?;
         if pruned > 0 {
             tx.execute(
