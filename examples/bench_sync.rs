@@ -96,6 +96,8 @@ async fn main() -> anyhow::Result<()> {
     );
     storage::reset_peak_rss();
 
+    // Start with the floors' writes on disk, not still being written back during the sync.
+    let _ = std::process::Command::new("sync").status();
     let sampler = storage::sample(&engine, "system_log");
     let (started, cpu) = (Instant::now(), storage::cpu_time());
     let summary = engine.run_once("system_log", &shutdown).await?;
@@ -122,6 +124,11 @@ async fn main() -> anyhow::Result<()> {
         .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
         .collect();
     println!("CPU by thread over the whole run: {}", threads.join(", "));
+    let tenths: Vec<String> = storage::tenths(&samples, summary.records)
+        .iter()
+        .map(|ms| format!("{ms:.1}"))
+        .collect();
+    println!("cost per 1,000 rows by tenth of the backfill (ms): {}", tenths.join(", "));
     let stats = client.stats();
     println!("requests: {}, 429s: {}", stats.requests, stats.rate_limited);
     println!("load average at end: {}", storage::load_average());

@@ -157,6 +157,20 @@ pub fn first_and_last_tenth(samples: &[(Duration, u64)], total: u64) -> (f64, f6
     (first, last)
 }
 
+/// Milliseconds per 1,000 rows over each tenth of `total` rows.
+pub fn tenths(samples: &[(Duration, u64)], total: u64) -> Vec<f64> {
+    let at = |rows: u64| samples.iter().find(|(_, r)| *r >= rows).copied();
+    (0..10)
+        .map(|i| match (at(total * i / 10), at(total * (i + 1) / 10)) {
+            (Some(a), Some(b)) => {
+                let rows = (b.1 - a.1).max(1) as f64;
+                (b.0 - a.0).as_secs_f64() * 1000.0 / (rows / 1000.0)
+            }
+            _ => f64::NAN,
+        })
+        .collect()
+}
+
 /// Runs each query once to warm up, then times a second run; prints the milliseconds.
 pub fn time_queries(db: &Path) -> anyhow::Result<()> {
     let conn = rusqlite::Connection::open(db)?;
