@@ -128,7 +128,10 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .map(|ms| format!("{ms:.1}"))
         .collect();
-    println!("cost per 1,000 rows by tenth of the backfill (ms): {}", tenths.join(", "));
+    println!(
+        "cost per 1,000 rows by tenth of the backfill (ms): {}",
+        tenths.join(", ")
+    );
     let stats = client.stats();
     println!("requests: {}, 429s: {}", stats.requests, stats.rate_limited);
     println!("load average at end: {}", storage::load_average());

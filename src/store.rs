@@ -256,6 +256,14 @@ impl Store {
             .ctx("roll back the write check")
     }
 
+    /// True when every commit is on disk before it returns (`synchronous=FULL` or more).
+    pub fn commits_durably(&self) -> Result<bool, StoreError> {
+        self.conn
+            .pragma_query_value(None, "synchronous", |r| r.get::<_, i64>(0))
+            .map(|level| level >= 2)
+            .ctx("read the synchronous setting")
+    }
+
     /// How many rows the mirror tables hold (users not deleted in Okta).
     pub fn mirror_counts(&self) -> Result<MirrorCounts, StoreError> {
         self.conn

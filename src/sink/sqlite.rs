@@ -37,3 +37,20 @@ impl SqliteSink {
             })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_separate_mirror_commits_to_disk_before_the_state_cursor_can_move() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = SqliteSink::open(&dir.path().join("mirror.db")).unwrap();
+        assert!(sink.store.commits_durably().unwrap());
+        let state = Store::open_writer(&dir.path().join("state.db")).unwrap();
+        assert!(
+            !state.commits_durably().unwrap(),
+            "the state database need not"
+        );
+    }
+}

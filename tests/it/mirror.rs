@@ -220,3 +220,48 @@ async fn a_reconciliation_repairs_a_change_the_search_index_showed_only_after_th
         "the repaired version went to the NDJSON file too"
     );
 }
+
+#[tokio::test]
+async fn events_past_the_retention_leave_the_mirror_and_runs_past_the_history_are_pruned() {
+    let (sim, client) = spawn_sim(SimConfig {
+        users: 20,
+        logs: 2000,
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path(), None);
+    s.system_log_retention_days = Some(3);
+    s.run_history.keep = 2;
+    for _ in 0..3 {
+        sync_all(&client, s.clone()).await.unwrap();
+    }
+    let cutoff = chrono::Utc::now() - chrono::Duration::days(3);
+    let truth = crate::helpers::sim_get(&sim, "/__sim/truth").await;
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let kept: i64 = db
+        .query_row("SELECT count(*) FROM system_log", [], |r| r.get(0))
+        .unwrap();
+    let oldest: String = db
+        .query_row("SELECT min(published) FROM system_log", [], |r| r.get(0))
+        .unwrap();
+    assert!(parse(&oldest) >= cutoff, "{oldest} is older than 3 days");
+    let all = truth["logs"].as_array().unwrap().len() as i64;
+    assert!(kept > 0 && kept < all, "kept {kept} of {all}");
+    let runs: i64 = db
+        .query_row(
+            "SELECT count(*) FROM runs WHERE stream = 'system_log'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(runs, 2, "three runs, two kept");
+    let total: i64 = db
+        .query_row(
+            "SELECT total_records FROM stream_status WHERE stream = 'system_log'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(total, all, "pruned runs still count in the total");
+}
