@@ -51,6 +51,43 @@ fn exit_within(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
     }
 }
 
+/// Runs `oktasync ARGS` with stdout read for one line and then closed, as `| head -1` does;
+/// returns the exit status and stderr.
+async fn closed_after_one_line(mut cmd: Command) -> (std::process::ExitStatus, String) {
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        assert_eq!(first["op"], "upsert");
+        drop(lines);
+        let status = exit_within(&mut child, Duration::from_secs(10));
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status, stderr)
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_to_a_stdout_closed_after_one_line_stops_the_daemon_with_exit_code_141() {
+    let (sim, _) = spawn_sim(SimConfig {
+        users: 300,
+        logs: 400,
+        ..SimConfig::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = oktasync(&sim, dir.path(), ALL, &["run", "--sink", "stdout"]);
+    let (status, stderr) = closed_after_one_line(cmd).await;
+    assert_eq!(status.code(), Some(141), "{stderr}");
+    assert_eq!(stderr.matches("stdout was closed").count(), 1, "{stderr}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sync_to_a_stdout_closed_after_one_line_exits_at_once_and_a_rerun_loses_nothing() {
     let (sim, _) = spawn_sim(SimConfig {
@@ -61,26 +98,8 @@ async fn sync_to_a_stdout_closed_after_one_line_exits_at_once_and_a_rerun_loses_
     .await;
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_owned();
-    let (status, stderr) = tokio::task::spawn_blocking({
-        let mut cmd = oktasync(&sim, &d, ALL, &["sync", "--sink", "stdout"]);
-        move || {
-            let mut child = cmd
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-            let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-            assert_eq!(first["op"], "upsert");
-            drop(lines); // what `head -1` does
-            let status = exit_within(&mut child, Duration::from_secs(10));
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-            (status, stderr)
-        }
-    })
-    .await
-    .unwrap();
+    let cmd = oktasync(&sim, &d, ALL, &["sync", "--sink", "stdout"]);
+    let (status, stderr) = closed_after_one_line(cmd).await;
     assert_eq!(status.code(), Some(141), "{stderr}");
     assert_eq!(stderr.matches("stdout was closed").count(), 1, "{stderr}");
     let rerun = tokio::task::spawn_blocking({
