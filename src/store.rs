@@ -286,7 +286,7 @@ fn configure(conn: &Connection, path: &Path, role: Role) -> rusqlite::Result<()>
     conn.busy_timeout(Duration::from_secs(5))?;
     // Okta objects are 1-3 KB: 16 KiB pages keep several per page (applies to new files only).
     conn.pragma_update(None, "page_size", 16_384)?;
-    conn.pragma_update(None, "cache_size", -16_384)?;
+    conn.pragma_update(None, "cache_size", -8_192)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         tracing::warn!(path = %path.display(), journal_mode = %mode,

@@ -57,6 +57,11 @@ pub(super) trait Scan: Send {
     fn advance(&mut self, page: &Fetched) -> Option<String>;
     /// The cursors to store with the pages advanced so far.
     fn cursors(&self) -> anyhow::Result<Vec<(&'static str, String)>>;
+
+    /// The bytes of Okta objects at which a group closes.
+    fn group_bytes(&self) -> usize {
+        GROUP_BYTES
+    }
 }
 
 /// Reads pages ahead of the committer; dropping it stops the fetch task.
@@ -197,7 +202,8 @@ async fn gather(
     shutdown: &mut Shutdown,
 ) -> Option<anyhow::Error> {
     let deadline = Instant::now() + GROUP_AGE;
-    let full = |g: &Group| g.rows >= GROUP_ROWS || g.bytes >= GROUP_BYTES;
+    let max_bytes = scan.group_bytes();
+    let full = |g: &Group| g.rows >= GROUP_ROWS || g.bytes >= max_bytes;
     while !group.last && !full(group) && !*shutdown.borrow() {
         let next = tokio::select! {
             biased;

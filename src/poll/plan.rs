@@ -21,12 +21,35 @@ pub fn parse_time(s: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// True when timestamp `a` is after `b` (by time when both parse, else as text).
+/// True when timestamp `a` is after `b` (by time when both parse, else as text). Two
+/// timestamps in Okta's own format compare as text without parsing.
 pub fn after(a: &str, b: &str) -> bool {
+    if okta_format(a) && okta_format(b) {
+        return a > b;
+    }
     match (parse_time(a), parse_time(b)) {
         (Some(a), Some(b)) => a > b,
         _ => a > b,
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ`: UTC with milliseconds, which sorts as text.
+fn okta_format(t: &str) -> bool {
+    let b = t.as_bytes();
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
+    b.len() == 24
+        && digits.iter().all(|i| b[*i].is_ascii_digit())
+        && [
+            (4, b'-'),
+            (7, b'-'),
+            (10, b'T'),
+            (13, b':'),
+            (16, b':'),
+            (19, b'.'),
+            (23, b'Z'),
+        ]
+        .iter()
+        .all(|(i, c)| b[*i] == *c)
 }
 
 /// `t` minus `d`, as an Okta timestamp (`t` itself when it does not parse).

@@ -23,6 +23,10 @@ impl Scan for NoCursor {
     fn cursors(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
         Ok(Vec::new())
     }
+
+    fn group_bytes(&self) -> usize {
+        super::users::USERS_GROUP_BYTES
+    }
 }
 
 pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {

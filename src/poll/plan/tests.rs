@@ -218,3 +218,25 @@ fn a_lost_log_query_restarts_a_margin_before_its_last_event_within_retention() {
     ));
     assert!(!log_cursor_expired(&cursor(None), now));
 }
+
+#[test]
+fn timestamps_compare_by_time_whatever_their_form() {
+    let cases = [
+        ("2026-01-01T00:00:02.000Z", "2026-01-01T00:00:01.000Z", true),
+        (
+            "2026-01-01T00:00:01.000Z",
+            "2026-01-01T00:00:01.000Z",
+            false,
+        ),
+        ("2026-01-01T00:00:01Z", "2026-01-01T00:00:00.500Z", true),
+        (
+            "2026-01-01T01:00:00+02:00",
+            "2026-01-01T00:00:00.000Z",
+            false,
+        ),
+        ("2026-01-01T00:00:00.001Z", "2025-12-31T23:59:59.999Z", true),
+    ];
+    for (a, b, expected) in cases {
+        assert_eq!(after(a, b), expected, "{a} after {b}");
+    }
+}
