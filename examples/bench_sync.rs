@@ -1,7 +1,14 @@
 //! Benchmark: backfill N users and M System Log events from the simulator into the SQLite mirror
-//! plus an NDJSON file, beside the raw floor (the same pages fetched with plain reqwest, nothing
-//! parsed or written); print records/s, requests and peak RSS. The simulator runs in a child
-//! process, so RSS is the sync's alone.
+//! (the state database) plus an NDJSON file, and print from the same run:
+//! - the fetch floor: the same pages fetched with bare reqwest, nothing parsed or written (for the
+//!   users, one scan: every user once, what a first backfill must read);
+//! - the storage floor: the same raw events inserted with bare rusqlite into a rowid table with
+//!   no secondary index, one transaction per 10,000 rows, WAL (insert time only);
+//! - the sync time, against the larger floor;
+//! - the cost per 1,000 rows over the first and the last 10 % of the System Log backfill;
+//! - this process's CPU time, peak RSS, and a few queries timed on the mirror.
+//!
+//! The simulator runs in a child process, so CPU time and RSS are the sync's alone.
 //!
 //! cargo run --release --example bench_sync -- [--users 100000] [--logs 1000000]
 
@@ -13,10 +20,18 @@ use oktasync::okta::{ClientOptions, OktaClient};
 use oktasync::poll::Engine;
 use tokio::sync::watch;
 
+#[path = "support/storage.rs"]
+mod storage;
 mod support;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    if let Ok(filter) = std::env::var("OKTASYNC_BENCH_LOG") {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let users = support::arg("--users").unwrap_or(100_000) as usize;
     let logs = support::arg("--logs").unwrap_or(1_000_000) as usize;
     let sim = support::child_sim(SimConfig {
@@ -25,62 +40,108 @@ async fn main() -> anyhow::Result<()> {
         ..SimConfig::default()
     })
     .await?;
-    println!("org: {users} users, {logs} System Log events");
-    let since = "1970-01-01T00:00:00.000Z";
-    let mut floor = std::time::Duration::ZERO;
-    for field in ["created", "lastUpdated"] {
-        let first = format!(
-            "{}/api/v1/users?search={field}%20ge%20%22{since}%22&sortBy={field}&sortOrder=asc&limit=200",
-            sim.base
-        );
-        floor += support::floor(&sim, first, false).await?.0;
-    }
-    let users_floor = floor;
+    println!(
+        "org: {users} users, {logs} System Log events; load average at start {} on {} cores",
+        storage::load_average(),
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    let users_first = format!(
+        "{}/api/v1/users?search=lastUpdated%20ge%20%221970-01-01T00:00:00.000Z%22&sortBy=lastUpdated&sortOrder=asc&limit=200",
+        sim.base
+    );
+    let (users_floor, user_pages, _) = support::floor(&sim, users_first, false).await?;
     let since = oktasync::poll::plan::okta_time(chrono::Utc::now() - chrono::Duration::days(89));
-    let first = format!(
+    let logs_first = format!(
         "{}/api/v1/logs?since={since}&sortOrder=ASCENDING&limit=1000",
         sim.base
     );
-    let (logs_floor, log_pages, _) = support::floor(&sim, first, true).await?;
+    let (logs_floor, log_pages, log_bytes) = support::floor(&sim, logs_first.clone(), true).await?;
+    let dir = tempfile::tempdir()?;
+    let (storage_floor, rows) =
+        storage::storage_floor(logs_first, &sim.token, &dir.path().join("floor.db")).await?;
     println!(
-        "floor (reqwest, no parsing): users {:.2} s, logs {:.2} s ({log_pages} pages)",
+        "fetch floor (reqwest, no parsing): users {:.2} s ({user_pages} pages, one scan), logs {:.2} s ({log_pages} pages, {:.0} MB)",
         users_floor.as_secs_f64(),
-        logs_floor.as_secs_f64()
+        logs_floor.as_secs_f64(),
+        log_bytes as f64 / 1e6
+    );
+    println!(
+        "storage floor (bare rusqlite, rowid table, 10,000 rows a transaction, WAL): {:.2} s for {rows} events = {:.2} µs/event",
+        storage_floor.as_secs_f64(),
+        storage_floor.as_secs_f64() * 1e6 / rows.max(1) as f64
     );
 
-    let dir = tempfile::tempdir()?;
     let client = OktaClient::new(
         sim.base.parse()?,
         sim.token.clone().into(),
         ClientOptions::default(),
     )?;
-    let engine = Engine::open(client.clone(), settings(dir.path())?)?;
+    let engine = Engine::open(client.clone(), settings(dir.path()))?;
     let (_keep, shutdown) = watch::channel(false);
-    for (streams, floor) in [
-        (&["new_users", "updated_users"][..], users_floor),
-        (&["system_log"][..], logs_floor),
-    ] {
-        let started = Instant::now();
-        let mut records = 0;
-        for stream in streams {
-            records += engine.run_once(stream, &shutdown).await?.records;
-        }
-        let elapsed = started.elapsed();
-        println!(
-            "sync {}: {records} records in {:.2} s = {:.0} records/s; {:.2}x the floor",
-            streams.join("+"),
-            elapsed.as_secs_f64(),
-            records as f64 / elapsed.as_secs_f64(),
-            elapsed.as_secs_f64() / floor.as_secs_f64()
-        );
-    }
+
+    storage::reset_peak_rss();
+    let (started, cpu) = (Instant::now(), storage::cpu_time());
+    let summaries = engine
+        .run_streams(&["new_users", "updated_users"], &shutdown)
+        .await?;
+    let (elapsed, cpu) = (started.elapsed(), storage::cpu_time() - cpu);
+    let records: u64 = summaries.iter().map(|s| s.records).sum();
+    let requests: u64 = summaries.iter().map(|s| s.requests).sum();
+    println!(
+        "sync new_users+updated_users: {records} records ({requests} requests) in {:.2} s = {:.2}x the fetch floor; CPU {:.2} s; peak RSS {:.1} MB",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() / users_floor.as_secs_f64(),
+        cpu.as_secs_f64(),
+        support::peak_rss_mb()
+    );
+    storage::reset_peak_rss();
+
+    // Start with the floors' writes on disk, not still being written back during the sync.
+    let _ = std::process::Command::new("sync").status();
+    let sampler = storage::sample(&engine, "system_log");
+    let (started, cpu) = (Instant::now(), storage::cpu_time());
+    let summary = engine.run_once("system_log", &shutdown).await?;
+    let (elapsed, cpu) = (started.elapsed(), storage::cpu_time() - cpu);
+    let samples = sampler.await?;
+    let floor = logs_floor.max(storage_floor);
+    println!(
+        "sync system_log: {} records in {:.2} s = {:.2}x the larger floor ({:.2} s); CPU {:.2} s = {:.2} µs/event; peak RSS {:.1} MB",
+        summary.records,
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() / floor.as_secs_f64(),
+        floor.as_secs_f64(),
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / summary.records.max(1) as f64,
+        support::peak_rss_mb()
+    );
+    let (first, last) = storage::first_and_last_tenth(&samples, summary.records);
+    println!(
+        "cost per 1,000 rows: first 10 % {first:.2} ms, last 10 % {last:.2} ms ({:.2}x)",
+        last / first
+    );
+    let threads: Vec<String> = storage::cpu_by_thread()
+        .iter()
+        .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
+        .collect();
+    println!("CPU by thread over the whole run: {}", threads.join(", "));
+    let tenths: Vec<String> = storage::tenths(&samples, summary.records)
+        .iter()
+        .map(|ms| format!("{ms:.1}"))
+        .collect();
+    println!(
+        "cost per 1,000 rows by tenth of the backfill (ms): {}",
+        tenths.join(", ")
+    );
     let stats = client.stats();
     println!("requests: {}, 429s: {}", stats.requests, stats.rate_limited);
-    println!("peak RSS: {:.1} MB", support::peak_rss_mb());
+    println!("load average at end: {}", storage::load_average());
+    drop(engine);
+    println!("queries on the mirror:");
+    storage::time_queries(&dir.path().join("state.db"))?;
     Ok(())
 }
 
-fn settings(dir: &std::path::Path) -> anyhow::Result<SyncSettings> {
+fn settings(dir: &std::path::Path) -> SyncSettings {
     let state = dir.join("state.db");
     let sinks = vec![
         format!("sqlite:{}", state.display()),
@@ -88,5 +149,5 @@ fn settings(dir: &std::path::Path) -> anyhow::Result<SyncSettings> {
     ];
     let mut settings = SyncSettings::local(state, sinks, StartAt::All);
     settings.rotate_bytes = None;
-    Ok(settings)
+    settings
 }

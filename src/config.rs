@@ -18,7 +18,7 @@ pub use auth::{ClientAuthMethod, Credentials, DpopMode, POLLER_SCOPES, ServiceAp
 pub use daemon::{LogFormat, LogSettings, MetricsSettings};
 pub use hook::{DEFAULT_SECRET_HEADER, HookSettings, TlsFiles, parse_listen};
 pub use key::SigningKey;
-pub use sync::{PollerSettings, STREAMS, StartAt, SyncSettings};
+pub use sync::{DEFAULT_RECONCILE, PollerSettings, RunHistory, STREAMS, StartAt, SyncSettings};
 
 /// Where the config file is looked for when `--config` is not given, in order.
 pub const DEFAULT_CONFIG_PATHS: [&str; 2] = ["oktasync.toml", "/etc/oktasync/oktasync.toml"];

@@ -8,6 +8,8 @@
 //! - [`okta`]: the HTTP client for Okta's management API: auth, pagination, rate limits, errors.
 //! - [`poll`]: the sync engine: pollers, cursor planning, scheduling; where pages, sinks and
 //!   cursor commits meet.
+//! - [`delta`]: the envelope every sink receives (an upsert or a tombstone), below `sink` and
+//!   `store`, which know nothing of each other.
 //! - [`hook`]: the Okta event hook receiver and the hook's registration; beside `poll`, it
 //!   commits pushed events and hands them to the same sinks.
 //! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
@@ -20,6 +22,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod delta;
 pub mod endpoints;
 pub mod hook;
 pub mod metrics;

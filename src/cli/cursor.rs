@@ -6,7 +6,7 @@ use chrono::Utc;
 use super::Context;
 use super::sync::Target;
 use crate::config::{STREAMS, StartAt};
-use crate::poll::plan::{UsersCursor, okta_time};
+use crate::poll::plan::{LogCursor, UsersCursor, okta_time};
 use crate::store::Store;
 
 #[derive(Debug, clap::Subcommand)]
@@ -18,7 +18,7 @@ pub enum Command {
         #[command(flatten)]
         target: Target,
     },
-    /// Forget a stream's cursor so its next run starts from --to (or its configured start).
+    /// Move a stream's cursor so its next run starts from --to (or, without it, its configured start); for system_log a new polling query starts there.
     Reset {
         /// new_users, updated_users or system_log
         stream: String,
@@ -51,7 +51,12 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
         ),
         Some(to) => {
             let _one_writer = crate::store::lock_state(&settings.state)?;
-            let value = reset_value(&stream, to.as_deref())?;
+            let logs = settings.poller("system_log");
+            let query = (
+                logs.and_then(|p| p.filter.clone()),
+                logs.and_then(|p| p.q.clone()),
+            );
+            let value = reset_value(&stream, to.as_deref(), query)?;
             store.reset_cursor(&stream, value.as_deref())?;
             eprintln!(
                 "{stream}: cursor reset; the next run starts from {}",
@@ -62,17 +67,53 @@ pub async fn run(ctx: &Context, cmd: Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The cursor to store for `--to WHEN`: a users high-water mark, or nothing for the System Log
-/// (its next run then starts a new polling query; set its `start` to choose where).
-fn reset_value(stream: &str, to: Option<&str>) -> anyhow::Result<Option<String>> {
+/// The cursor to store for `--to WHEN`: a users high-water mark, or a System Log cursor whose
+/// next run starts a new polling query there (with the configured `filter` and `q`).
+fn reset_value(
+    stream: &str,
+    to: Option<&str>,
+    (filter, q): (Option<String>, Option<String>),
+) -> anyhow::Result<Option<String>> {
     let Some(to) = to else { return Ok(None) };
-    let at = StartAt::parse("--to", to)?.resolve(Utc::now());
-    if !matches!(stream, "new_users" | "updated_users") {
+    if !matches!(stream, "new_users" | "updated_users" | "system_log") {
         bail!(
-            "--to is for the users streams; for system_log set pollers.system_log.start = {:?} and reset without --to \
-             (a directory stream reset without --to lists everything again)",
-            okta_time(at)
+            "--to is for the users streams and system_log; a directory stream reset without --to lists everything again"
         );
     }
-    Ok(Some(serde_json::to_string(&UsersCursor::starting_at(at))?))
+    let at = okta_time(StartAt::parse("--to", to)?.resolve(Utc::now()));
+    let value = if stream == "system_log" {
+        let cursor = LogCursor {
+            filter,
+            q,
+            since: Some(at),
+            ..LogCursor::default()
+        };
+        serde_json::to_string(&cursor)?
+    } else {
+        serde_json::to_string(&UsersCursor { hwm: at })?
+    };
+    Ok(Some(value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_to_a_time_stores_where_each_kind_of_stream_starts_again() {
+        let at = "2026-01-31T00:00:00Z";
+        let users = reset_value("updated_users", Some(at), (None, None)).unwrap();
+        assert_eq!(
+            users.as_deref(),
+            Some(r#"{"hwm":"2026-01-31T00:00:00.000Z"}"#)
+        );
+        let query = (Some("eventType eq \"x\"".to_owned()), None);
+        let logs = reset_value("system_log", Some(at), query).unwrap().unwrap();
+        let cursor: LogCursor = serde_json::from_str(&logs).unwrap();
+        assert_eq!(cursor.next, "");
+        assert_eq!(cursor.since.as_deref(), Some("2026-01-31T00:00:00.000Z"));
+        assert_eq!(cursor.filter.as_deref(), Some("eventType eq \"x\""));
+        assert_eq!(reset_value("system_log", None, (None, None)).unwrap(), None);
+        assert!(reset_value("system_log", Some("yesterday"), (None, None)).is_err());
+    }
 }

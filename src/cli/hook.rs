@@ -193,7 +193,7 @@ pub async fn start_in_daemon(
     shutdown: Shutdown,
 ) -> anyhow::Result<Running> {
     let outputs = Outputs {
-        store: engine.store_handle(),
+        store: engine.store_handle()?,
         sinks: engine.sinks_handle(),
         mirror_in_state: engine.mirrors_state(),
         sink_names: engine.sink_names(),

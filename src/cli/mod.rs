@@ -61,6 +61,8 @@ enum Command {
     Run(sync::RunOpts),
     /// Run one catch-up cycle of the pollers, then exit (for cron, backfills and scripts).
     Sync(sync::SyncOpts),
+    /// Reconcile every user now: list all through search, emit missed versions, tombstone users deleted in Okta.
+    Reconcile(sync::ReconcileOpts),
     /// Show each poller's cursor, last success, lag, records and last error.
     Status(status::Opts),
     /// Inspect or move a poller's cursor.
@@ -176,6 +178,7 @@ impl Cli {
             Command::Sim(opts) => sim::run(opts).await,
             Command::Run(opts) => sync::run(&ctx, opts).await,
             Command::Sync(opts) => sync::sync(&ctx, opts).await,
+            Command::Reconcile(opts) => sync::reconcile(&ctx, opts).await,
             Command::Status(opts) => status::run(&ctx, opts).await,
             Command::Cursor(cmd) => cursor::run(&ctx, cmd).await,
             Command::Demo(opts) => demo::run(opts).await,

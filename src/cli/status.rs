@@ -1,5 +1,6 @@
-//! `oktasync status`: each poller's position, lag, last success, records and last error, read
-//! from the state database (no Okta token needed).
+//! `oktasync status`: each poller's position, lag, last success, records, failures in a row
+//! (and when the daemon tries again) and last error, read from the state database (no Okta
+//! token needed).
 
 use anyhow::Context as _;
 use chrono::Utc;
@@ -8,7 +9,9 @@ use serde::Serialize;
 use super::Context;
 use super::sync::Target;
 use crate::config::SyncSettings;
-use crate::poll::plan::parse_time;
+use crate::poll::backoff;
+use crate::poll::health::expected_interval;
+use crate::poll::plan::{okta_time, parse_time};
 use crate::store::{Store, StreamStatus};
 
 /// Options for `oktasync status`.
@@ -31,6 +34,8 @@ struct Row {
     position: Option<String>,
     /// Seconds since the stream was last caught up (its last successful run ended).
     lag_seconds: Option<i64>,
+    /// After failures in a row: the earliest time `oktasync run` tries this stream again.
+    retry_at: Option<String>,
 }
 
 pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
@@ -43,34 +48,56 @@ pub async fn run(ctx: &Context, opts: Opts) -> anyhow::Result<()> {
     }
     let store = Store::open(&settings.state)
         .with_context(|| format!("cannot open {}", settings.state.display()))?;
-    let streams = with_every_poller(store.status()?, &settings);
-    let rows: Vec<Row> = streams.into_iter().map(row).collect();
+    let interval = |stream: &str| {
+        let schedule = match settings.poller(stream) {
+            Some(p) => Some(p.schedule.clone()),
+            None => settings.reconcile.clone(),
+        };
+        schedule
+            .and_then(|s| expected_interval(&s, Utc::now()))
+            .unwrap_or(std::time::Duration::from_secs(300))
+    };
+    let rows: Vec<Row> = with_every_poller(store.status()?, &settings)
+        .into_iter()
+        .map(|s| {
+            let every = interval(&s.stream);
+            row(s, every)
+        })
+        .collect();
     if opts.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(());
     }
+    print_table(&rows);
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
     println!(
-        "{:<14} {:<25} {:>9} {:<25} {:>9}  LAST ERROR",
-        "STREAM", "POSITION", "LAG", "LAST SUCCESS", "RECORDS"
+        "{:<14} {:<25} {:>9} {:<25} {:>9} {:>5}  LAST ERROR",
+        "STREAM", "POSITION", "LAG", "LAST SUCCESS", "RECORDS", "FAILS"
     );
     for r in rows {
-        let error = r
+        let mut error = r
             .status
             .last_run
             .as_ref()
             .and_then(|run| run.error.clone())
             .unwrap_or_default();
+        if let Some(at) = &r.retry_at {
+            error = format!("{error} (run retries after {at})");
+        }
         println!(
-            "{:<14} {:<25} {:>9} {:<25} {:>9}  {}",
+            "{:<14} {:<25} {:>9} {:<25} {:>9} {:>5}  {}",
             r.status.stream,
             r.position.as_deref().unwrap_or("-"),
             r.lag_seconds.map_or("-".into(), human_secs),
             r.status.last_success_at.as_deref().unwrap_or("never"),
             r.status.total_records,
+            r.status.failures,
             error
         );
     }
-    Ok(())
 }
 
 /// The stored statuses, plus an empty one for each enabled poller that never ran, so every
@@ -84,6 +111,7 @@ fn with_every_poller(mut streams: Vec<StreamStatus>, settings: &SyncSettings) ->
                 cursor_updated_at: None,
                 last_success_at: None,
                 last_run: None,
+                failures: 0,
                 total_records: 0,
             });
         }
@@ -91,7 +119,8 @@ fn with_every_poller(mut streams: Vec<StreamStatus>, settings: &SyncSettings) ->
     streams
 }
 
-fn row(status: StreamStatus) -> Row {
+/// The row of `status` for a poller scheduled every `interval`.
+fn row(status: StreamStatus, interval: std::time::Duration) -> Row {
     let position = status
         .cursor
         .as_deref()
@@ -106,10 +135,18 @@ fn row(status: StreamStatus) -> Row {
         .as_deref()
         .and_then(parse_time)
         .map(|t| (Utc::now() - t).num_seconds());
+    let retry_at = status
+        .last_run
+        .as_ref()
+        .filter(|run| run.ended_at.is_some())
+        .and_then(|run| parse_time(&run.started_at))
+        .and_then(|started| backoff::retry_at(status.failures, started, interval))
+        .map(okta_time);
     Row {
         status,
         position,
         lag_seconds,
+        retry_at,
     }
 }
 
@@ -119,5 +156,50 @@ fn human_secs(s: i64) -> String {
         s if s < 7200 => format!("{}m", s / 60),
         s if s < 172_800 => format!("{}h", s / 3600),
         s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::RunStatus;
+
+    fn status(failures: u64, ended_at: Option<&str>) -> StreamStatus {
+        StreamStatus {
+            stream: "system_log".into(),
+            cursor: Some(r#"{"next":"x","last_published":"2026-01-01T00:00:00.000Z"}"#.into()),
+            cursor_updated_at: None,
+            last_success_at: None,
+            last_run: Some(RunStatus {
+                id: 1,
+                started_at: "2026-01-02T00:00:00.000Z".into(),
+                ended_at: ended_at.map(Into::into),
+                records: 0,
+                requests: 1,
+                rate_limited: 0,
+                error: Some("Okta returned 500".into()),
+            }),
+            failures,
+            total_records: 0,
+        }
+    }
+
+    #[test]
+    fn a_stream_failing_in_a_row_shows_when_run_tries_it_again() {
+        let ended = Some("2026-01-02T00:00:10.000Z");
+        let cases = [
+            (0, ended, None),
+            (1, ended, Some("2026-01-02T00:00:30.000Z")),
+            (3, ended, Some("2026-01-02T00:02:00.000Z")),
+            (2, None, None),
+        ];
+        for (failures, ended_at, retry) in cases {
+            let r = row(
+                status(failures, ended_at),
+                std::time::Duration::from_secs(30),
+            );
+            assert_eq!(r.retry_at.as_deref(), retry, "{failures} {ended_at:?}");
+            assert_eq!(r.position.as_deref(), Some("2026-01-01T00:00:00.000Z"));
+        }
     }
 }

@@ -1,4 +1,5 @@
-//! `oktasync run` (the daemon) and `oktasync sync` (one catch-up cycle, then exit).
+//! `oktasync run` (the daemon), `oktasync sync` (one catch-up cycle, then exit) and
+//! `oktasync reconcile` (one reconciliation of every user, then exit).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,8 +10,9 @@ use tokio::sync::watch;
 
 use super::Context;
 use crate::config::{Config, STREAMS, SyncSettings};
+use crate::delta::stream;
 use crate::endpoints;
-use crate::poll::{Engine, RunSummary, schedule};
+use crate::poll::{Engine, RECONCILE, RunSummary, is_broken_pipe, schedule};
 use crate::systemd::Systemd;
 
 /// Where state and deltas go; flags override the config file and environment.
@@ -138,20 +140,27 @@ pub async fn sync(ctx: &Context, opts: SyncOpts) -> anyhow::Result<()> {
     let engine = engine(ctx, &config, &opts.target)?;
     let streams = pick_streams(&engine, &opts.streams)?;
     let progress = super::progress::follow(ctx.progress, &engine);
-    let summaries = sync_streams(&engine, &streams, signals()?).await;
+    let synced = sync_streams(&engine, &streams, signals()?).await;
     progress.finish();
-    let summaries = summaries?;
-    for s in summaries {
-        tracing::info!(
-            stream = s.stream,
-            count = s.records,
-            pages = s.pages,
-            requests = s.requests,
-            rate_limited = s.rate_limited,
-            "synced"
-        );
-    }
-    Ok(())
+    synced.map(drop)
+}
+
+/// Options for `oktasync reconcile`.
+#[derive(Debug, clap::Args)]
+pub struct ReconcileOpts {
+    #[command(flatten)]
+    target: Target,
+}
+
+/// One reconciliation now: every user listed through `search`; missed versions emitted, users
+/// deleted in Okta tombstoned.
+pub async fn reconcile(ctx: &Context, opts: ReconcileOpts) -> anyhow::Result<()> {
+    let config = ctx.config()?;
+    let engine = engine(ctx, &config, &opts.target)?;
+    let progress = super::progress::follow(ctx.progress, &engine);
+    let done = sync_streams(&engine, &[RECONCILE], signals()?).await;
+    progress.finish();
+    done.map(drop)
 }
 
 fn pick_streams(engine: &Engine, asked: &[String]) -> anyhow::Result<Vec<&'static str>> {
@@ -176,23 +185,92 @@ fn pick_streams(engine: &Engine, asked: &[String]) -> anyhow::Result<Vec<&'stati
         .collect()
 }
 
-/// Runs each stream once, in order, until caught up; stops early on shutdown.
+/// The streams in the order given, the two users streams together (they share one scan).
+fn batches<'a>(streams: &[&'a str]) -> Vec<Vec<&'a str>> {
+    let users = |s: &str| s == stream::NEW_USERS || s == stream::UPDATED_USERS;
+    let mut out: Vec<Vec<&str>> = Vec::new();
+    for s in streams {
+        match out
+            .iter_mut()
+            .find(|b| users(s) && b.iter().all(|x| users(x)))
+        {
+            Some(batch) if !batch.contains(s) => batch.push(s),
+            Some(_) => {}
+            None => out.push(vec![s]),
+        }
+    }
+    out
+}
+
+/// Runs each stream once until caught up, logging what each synced. A stream that fails does
+/// not stop the others; the error names every stream that failed. A closed stdout or shutdown
+/// stops everything at once.
 pub async fn sync_streams(
     engine: &Engine,
     streams: &[&str],
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<RunSummary>> {
     let mut out = Vec::new();
-    for stream in streams {
+    let mut failed = Vec::new();
+    for batch in batches(streams) {
         if *shutdown.borrow() {
             break;
         }
-        out.push(
-            engine
-                .run_once(stream, &shutdown)
-                .await
-                .with_context(|| format!("{stream} sync failed"))?,
+        let names = batch.join(" and ");
+        match engine.run_streams(&batch, &shutdown).await {
+            Ok(summaries) => {
+                for s in &summaries {
+                    tracing::info!(
+                        stream = s.stream,
+                        count = s.records,
+                        pages = s.pages,
+                        requests = s.requests,
+                        rate_limited = s.rate_limited,
+                        "synced"
+                    );
+                }
+                out.extend(summaries);
+            }
+            Err(e) if is_broken_pipe(&e) || *shutdown.borrow() => {
+                return Err(e.context(format!("{names} sync stopped")));
+            }
+            Err(e) => {
+                tracing::error!(stream = %names, error = format!("{e:#}"), "sync failed; going on with the other streams");
+                failed.push(format!("{names}: {e:#}"));
+            }
+        }
+    }
+    if !failed.is_empty() {
+        bail!(
+            "{} of {} sync runs failed (the others synced): {}",
+            failed.len(),
+            batches(streams).len(),
+            failed.join("; ")
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_users_streams_run_together_and_the_others_alone_in_the_order_given() {
+        let cases: [(&[&str], Vec<Vec<&str>>); 4] = [
+            (
+                &["new_users", "updated_users", "system_log"],
+                vec![vec!["new_users", "updated_users"], vec!["system_log"]],
+            ),
+            (
+                &["system_log", "updated_users", "new_users"],
+                vec![vec!["system_log"], vec!["updated_users", "new_users"]],
+            ),
+            (&["new_users"], vec![vec!["new_users"]]),
+            (&["new_users", "new_users"], vec![vec!["new_users"]]),
+        ];
+        for (streams, expected) in cases {
+            assert_eq!(batches(streams), expected, "{streams:?}");
+        }
+    }
 }

@@ -191,6 +191,30 @@ pub const KEYS: &[Key] = &[
         meaning: "Rotate NDJSON files at each UTC day",
     },
     Key {
+        key: "sync.reconcile",
+        default: DefaultValue::Toml("\"0 0 3 * * *\""),
+        env: "",
+        meaning: "Cron schedule (with seconds, UTC) of the reconciliation `run` does: every user listed through `search`, missed versions emitted, users deleted in Okta tombstoned (`off` disables; `oktasync reconcile` runs one now)",
+    },
+    Key {
+        key: "sync.runs_keep",
+        default: DefaultValue::Toml("1000"),
+        env: "",
+        meaning: "Runs kept per stream in the `runs` table (0: no limit); older ones are pruned, their records still counted in `status`",
+    },
+    Key {
+        key: "sync.runs_keep_days",
+        default: DefaultValue::Toml("30"),
+        env: "",
+        meaning: "Runs older than this many days are pruned (0: no limit); the latest run and the latest success are always kept",
+    },
+    Key {
+        key: "sync.system_log_retention_days",
+        default: DefaultValue::Text("none: events are kept"),
+        env: "",
+        meaning: "Delete mirrored System Log events published more than this many days ago, after each caught-up run (0: keep)",
+    },
+    Key {
         key: "pollers.<stream>.enabled",
         default: DefaultValue::Toml("true"),
         env: "",

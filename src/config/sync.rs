@@ -10,6 +10,27 @@ use serde::Deserialize;
 
 use super::{ConfigError, Env, invalid};
 
+/// How much run history the state database keeps per stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunHistory {
+    /// Keep at most this many runs per stream (0: no limit).
+    pub keep: u64,
+    /// Drop runs that started more than this many days ago (0: no limit).
+    pub keep_days: u64,
+}
+
+impl Default for RunHistory {
+    fn default() -> RunHistory {
+        RunHistory {
+            keep: 1000,
+            keep_days: 30,
+        }
+    }
+}
+
+/// When `run` reconciles every user unless `sync.reconcile` says otherwise: daily at 03:00 UTC.
+pub const DEFAULT_RECONCILE: &str = "0 0 3 * * *";
+
 /// The streams oktasync polls, in the order a sync cycle runs them.
 pub const STREAMS: [&str; 7] = [
     "new_users",
@@ -85,6 +106,10 @@ pub(super) struct SyncSection {
     lookback_secs: Option<u64>,
     rotate_bytes: Option<u64>,
     rotate_daily: Option<bool>,
+    reconcile: Option<String>,
+    runs_keep: Option<u64>,
+    runs_keep_days: Option<u64>,
+    system_log_retention_days: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -128,6 +153,12 @@ pub struct SyncSettings {
     pub rotate_bytes: Option<u64>,
     pub rotate_daily: bool,
     pub pollers: Vec<PollerSettings>,
+    /// Cron schedule of the reconciliation in `run`; `None` when off.
+    pub reconcile: Option<String>,
+    /// How much run history the state database keeps per stream.
+    pub run_history: RunHistory,
+    /// Mirrored System Log events older than this many days are deleted; `None` keeps them.
+    pub system_log_retention_days: Option<u64>,
 }
 
 impl SyncSettings {
@@ -189,7 +220,15 @@ pub(super) fn sync_settings(
         .iter()
         .map(|s| poller_settings(s, pollers.remove(*s).unwrap_or_default()))
         .collect::<Result<_, _>>()?;
+    let reconcile = reconcile(section.reconcile.as_deref())?;
+    let defaults = RunHistory::default();
     Ok(SyncSettings {
+        reconcile,
+        run_history: RunHistory {
+            keep: section.runs_keep.unwrap_or(defaults.keep),
+            keep_days: section.runs_keep_days.unwrap_or(defaults.keep_days),
+        },
+        system_log_retention_days: section.system_log_retention_days.filter(|d| *d > 0),
         state,
         sinks,
         lookback: Duration::from_secs(section.lookback_secs.unwrap_or(300)),
@@ -297,6 +336,15 @@ fn cron(key: &str, text: String) -> Result<String, ConfigError> {
     Ok(text)
 }
 
+/// `sync.reconcile`: a cron schedule, the default, or `off`.
+fn reconcile(value: Option<&str>) -> Result<Option<String>, ConfigError> {
+    match value.map(str::trim) {
+        None => Ok(Some(DEFAULT_RECONCILE.to_owned())),
+        Some("off") => Ok(None),
+        Some(schedule) => cron("sync.reconcile", schedule.to_owned()).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -382,6 +430,37 @@ mod tests {
         assert_eq!(
             s.poller("system_log").unwrap().start,
             StartAt::Ago(Duration::from_secs(86_400))
+        );
+    }
+
+    #[test]
+    fn the_reconciliation_is_daily_unless_turned_off_and_history_and_retention_are_bounded() {
+        let env = |_: &str| None;
+        let s = sync_settings(SyncSection::default(), BTreeMap::new(), &env).unwrap();
+        assert_eq!(s.reconcile.as_deref(), Some(DEFAULT_RECONCILE));
+        assert_eq!(s.run_history, RunHistory::default());
+        assert_eq!(s.system_log_retention_days, None);
+        let section = SyncSection {
+            reconcile: Some("off".into()),
+            runs_keep: Some(10),
+            runs_keep_days: Some(0),
+            system_log_retention_days: Some(30),
+            ..SyncSection::default()
+        };
+        let s = sync_settings(section, BTreeMap::new(), &env).unwrap();
+        assert_eq!(s.reconcile, None);
+        assert_eq!((s.run_history.keep, s.run_history.keep_days), (10, 0));
+        assert_eq!(s.system_log_retention_days, Some(30));
+        let bad = SyncSection {
+            reconcile: Some("0 3 * * *".into()),
+            ..SyncSection::default()
+        };
+        let err = sync_settings(bad, BTreeMap::new(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("sync.reconcile") && err.contains("six fields"),
+            "{err}"
         );
     }
 }

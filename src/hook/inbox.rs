@@ -31,7 +31,7 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 #[derive(Clone)]
 pub struct Outputs {
     pub store: Arc<Mutex<Store>>,
-    pub sinks: Arc<Mutex<Sinks>>,
+    pub sinks: Arc<Sinks>,
     /// A `sqlite:` sink is the state database itself.
     pub mirror_in_state: bool,
     /// The sinks as metric labels.
@@ -103,7 +103,7 @@ impl Inbox {
     /// Starts the committer and the emitter; the emitter first drains what a previous process
     /// left in the inbox.
     pub fn start(outputs: Outputs) -> std::io::Result<(Inbox, Workers)> {
-        let external = lock(&outputs.sinks).beyond_state();
+        let external = outputs.sinks.beyond_state();
         let direct = outputs.mirror_in_state && !external;
         let (jobs, job_rx) = mpsc::channel(4096);
         let (status, emitted) = watch::channel(Emitted::default());
@@ -227,7 +227,8 @@ fn emit_once(outputs: &Outputs) -> Result<(i64, usize), (String, i64)> {
         return Ok((batch.through, 0));
     }
     let failed = |e: String| (e, batch.through);
-    lock(&outputs.sinks)
+    outputs
+        .sinks
         .deliver(&batch.deltas)
         .map_err(|e| failed(e.to_string()))?;
     lock(&outputs.store)

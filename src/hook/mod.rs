@@ -122,7 +122,7 @@ pub fn open_outputs(settings: &SyncSettings) -> anyhow::Result<(Outputs, std::fs
     let outputs = Outputs {
         mirror_in_state: sinks.mirrors_state(),
         store: Arc::new(Mutex::new(store)),
-        sinks: Arc::new(Mutex::new(sinks)),
+        sinks: Arc::new(sinks),
         sink_names: specs.iter().map(ToString::to_string).collect(),
     };
     Ok((outputs, lock))

@@ -11,12 +11,13 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::Shutdown;
 use super::directory::{Owner, finish_pending, is_not_found, list_all, load_cursor, pair};
 use super::directory_plan::{
     AppUsersCursor, EventKeys, Reconcile, assignment_op, events_filter, plan_refresh, reconcile_due,
 };
+use super::page_run::{PageRun, Prefetch};
 use super::plan::{okta_time, parse_time};
-use super::{Prefetch, Run, Shutdown};
 use crate::sink::{Delta, Op, stream, utc_millis};
 use crate::store::AssignmentVersion;
 
@@ -38,7 +39,7 @@ impl AssignmentKeys {
     }
 }
 
-pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
+pub(super) async fn run(run: &mut PageRun, shutdown: &Shutdown) -> anyhow::Result<()> {
     let now = Utc::now();
     finish_pending(run).await?;
     let mut cursor: AppUsersCursor = load_cursor(run).await?.unwrap_or_default();
@@ -66,7 +67,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
 }
 
 /// The polling query on assignment events from `since` minus the look-back window.
-fn first_url(run: &Run, since: DateTime<Utc>) -> anyhow::Result<String> {
+fn first_url(run: &PageRun, since: DateTime<Utc>) -> anyhow::Result<String> {
     let lookback = chrono::Duration::from_std(run.engine.settings.lookback).unwrap_or_default();
     let query = [
         ("since", okta_time(since - lookback)),
@@ -81,7 +82,7 @@ fn first_url(run: &Run, since: DateTime<Utc>) -> anyhow::Result<String> {
 /// Lists every app's assignments after the reconcile's last finished app. Returns false when
 /// shutdown stopped it (it resumes there next run).
 async fn reconcile(
-    run: &mut Run,
+    run: &mut PageRun,
     cursor: &mut AppUsersCursor,
     shutdown: &Shutdown,
 ) -> anyhow::Result<bool> {
@@ -119,7 +120,7 @@ async fn reconcile(
 }
 
 /// The deltas that take the mirror's assignments of `app` to Okta's listing of them now.
-async fn relist(run: &Run, app: &str, baseline: bool) -> anyhow::Result<Vec<Delta>> {
+async fn relist(run: &PageRun, app: &str, baseline: bool) -> anyhow::Result<Vec<Delta>> {
     let limit = run.poller.page_size.to_string();
     let path = format!("/api/v1/apps/{app}/users");
     let listed = list_all(&run.engine.client, &path, &[("limit", limit.as_str())]).await?;
@@ -128,7 +129,7 @@ async fn relist(run: &Run, app: &str, baseline: bool) -> anyhow::Result<Vec<Delt
 
 /// [`relist`] given the listing (`None`: the app is gone, so are its assignments).
 async fn relist_as(
-    run: &Run,
+    run: &PageRun,
     app: &str,
     listed: Option<Vec<(String, Box<RawValue>)>>,
     baseline: bool,
@@ -159,7 +160,7 @@ async fn relist_as(
 
 /// One assignment read again: an upsert or add if Okta has it and the mirror differs, a remove
 /// if Okta answers 404 and the mirror has it.
-async fn reread(run: &Run, app: &str, user: &str) -> anyhow::Result<Option<Delta>> {
+async fn reread(run: &PageRun, app: &str, user: &str) -> anyhow::Result<Option<Delta>> {
     let path = format!("/api/v1/apps/{app}/users/{user}");
     let fetched = match run
         .engine
@@ -198,7 +199,7 @@ async fn reread(run: &Run, app: &str, user: &str) -> anyhow::Result<Option<Delta
 /// Follows the events query from the cursor until an empty page, reading again what each page
 /// of events says changed, and committing the page's deltas with the query's next link.
 async fn follow_events(
-    run: &mut Run,
+    run: &mut PageRun,
     cursor: &mut AppUsersCursor,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
@@ -235,7 +236,7 @@ async fn follow_events(
 }
 
 /// Reads again the assignments a page of events names.
-async fn refresh(run: &Run, events: &[EventKeys]) -> anyhow::Result<Vec<Delta>> {
+async fn refresh(run: &PageRun, events: &[EventKeys]) -> anyhow::Result<Vec<Delta>> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
@@ -256,7 +257,7 @@ async fn refresh(run: &Run, events: &[EventKeys]) -> anyhow::Result<Vec<Delta>> 
 }
 
 /// Removes the assignments of apps the `apps` stream tombstoned, a thousand per commit.
-async fn remove_orphans(run: &mut Run, cursor: &AppUsersCursor) -> anyhow::Result<()> {
+async fn remove_orphans(run: &mut PageRun, cursor: &AppUsersCursor) -> anyhow::Result<()> {
     let orphans = run.engine.with_store(|s| s.orphan_assignments()).await?;
     let now = utc_millis(Utc::now());
     for chunk in orphans.chunks(1000) {

@@ -6,9 +6,10 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 
+use super::Shutdown;
 use super::directory::{list_all, tombstone};
+use super::page_run::PageRun;
 use super::plan::okta_time;
-use super::{Run, Shutdown};
 use crate::sink::{Delta, stream};
 use crate::store::AppVersion;
 
@@ -26,7 +27,7 @@ struct AppsCursor {
     apps: usize,
 }
 
-pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
+pub(super) async fn run(run: &mut PageRun, shutdown: &Shutdown) -> anyhow::Result<()> {
     let limit = run.poller.page_size.to_string();
     let query = [("limit", limit.as_str()), ("includeNonDeleted", "true")];
     let mut shutdown = shutdown.clone();

@@ -7,12 +7,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
-use super::Run;
+use super::page_run::PageRun;
 use crate::okta::{OktaClient, OktaError};
 use crate::sink::{Delta, Op, utc_millis};
 
 /// The stored cursor of the run's stream, or `None` before its first commit.
-pub(super) async fn load_cursor<T: DeserializeOwned>(run: &Run) -> anyhow::Result<Option<T>> {
+pub(super) async fn load_cursor<T: DeserializeOwned>(run: &PageRun) -> anyhow::Result<Option<T>> {
     let stream = run.poller.stream;
     match run.engine.cursor(stream).await? {
         None => Ok(None),
@@ -26,7 +26,7 @@ pub(super) async fn load_cursor<T: DeserializeOwned>(run: &Run) -> anyhow::Resul
 
 /// Delivers and commits again the page a crash left staged (it may have reached some sinks and
 /// not the state database), so the next diff starts from what the sinks were told.
-pub(super) async fn finish_pending(run: &mut Run) -> anyhow::Result<()> {
+pub(super) async fn finish_pending(run: &mut PageRun) -> anyhow::Result<()> {
     let stream = run.poller.stream;
     let pending = run.engine.with_store(move |s| s.pending(stream)).await?;
     if pending.is_empty() {

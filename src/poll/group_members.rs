@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
+use super::Shutdown;
 use super::directory::{Owner, finish_pending, list_all, load_cursor, pair};
 use super::directory_plan::{GroupsCursor, MembersCursor, diff_ids, later, new_op};
-use super::{Run, Shutdown};
+use super::page_run::PageRun;
 use crate::okta::OktaClient;
 use crate::sink::{Delta, Op, stream, utc_millis};
 use crate::store::Mark;
@@ -45,7 +46,7 @@ impl Pending {
     }
 }
 
-pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
+pub(super) async fn run(run: &mut PageRun, shutdown: &Shutdown) -> anyhow::Result<()> {
     finish_pending(run).await?;
     let mut cursor: MembersCursor = load_cursor(run).await?.unwrap_or_default();
     // The first pass ends only once it has covered a complete listing of the groups.
@@ -82,7 +83,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
 /// Lists and diffs `todo` in order, the next listing running while one is diffed. Returns false
 /// when shutdown stopped it.
 async fn sync_groups(
-    run: &mut Run,
+    run: &mut PageRun,
     cursor: &mut MembersCursor,
     pending: &mut Pending,
     todo: Vec<(String, String)>,
@@ -139,7 +140,7 @@ fn listing(client: &OktaClient, group: &str, limit: u32) -> Listing {
 
 /// The membership deltas that take the mirror from what it holds to `listed`.
 async fn diff(
-    run: &Run,
+    run: &PageRun,
     group: &str,
     version: &str,
     listed: BTreeSet<String>,
@@ -161,7 +162,11 @@ async fn diff(
     Ok(adds.chain(removes).collect())
 }
 
-async fn flush(run: &mut Run, cursor: &MembersCursor, pending: &mut Pending) -> anyhow::Result<()> {
+async fn flush(
+    run: &mut PageRun,
+    cursor: &MembersCursor,
+    pending: &mut Pending,
+) -> anyhow::Result<()> {
     if pending.marks.is_empty() && pending.deltas.is_empty() {
         return Ok(());
     }
@@ -174,7 +179,7 @@ async fn flush(run: &mut Run, cursor: &MembersCursor, pending: &mut Pending) -> 
 }
 
 /// Removes the memberships of groups that were tombstoned, a thousand per commit.
-async fn remove_orphans(run: &mut Run, cursor: &MembersCursor) -> anyhow::Result<()> {
+async fn remove_orphans(run: &mut PageRun, cursor: &MembersCursor) -> anyhow::Result<()> {
     let orphans = run.engine.with_store(|s| s.orphan_members()).await?;
     let now = utc_millis(chrono::Utc::now());
     for chunk in orphans.chunks(1000) {

@@ -12,10 +12,11 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::Shutdown;
 use super::directory::{is_not_found, load_cursor, tombstone};
 use super::directory_plan::{GroupsCursor, later, reconcile_due};
+use super::page_run::{PageRun, Prefetch};
 use super::plan::okta_time;
-use super::{Prefetch, Run, Shutdown};
 use crate::sink::{Delta, stream};
 
 #[derive(Deserialize)]
@@ -35,7 +36,7 @@ struct Seen {
     ids: BTreeSet<String>,
 }
 
-pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
+pub(super) async fn run(run: &mut PageRun, shutdown: &Shutdown) -> anyhow::Result<()> {
     let now = Utc::now();
     let mut cursor: GroupsCursor = load_cursor(run).await?.unwrap_or_default();
     let full = reconcile_due(
@@ -88,7 +89,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
 /// The groups of a page that differ from the mirror, as upserts versioned by the later of their
 /// two clocks; records what the page showed in `seen`.
 async fn changed(
-    run: &Run,
+    run: &PageRun,
     items: Vec<Box<RawValue>>,
     seen: &mut Seen,
 ) -> anyhow::Result<Vec<Delta>> {
@@ -128,7 +129,7 @@ async fn changed(
 
 /// Tombstones for the live groups that `group.lifecycle.delete` events in the System Log mirror
 /// name and Okta no longer has (a 404), moving the cursor past those events.
-async fn logged_deletes(run: &Run, cursor: &mut GroupsCursor) -> anyhow::Result<Vec<Delta>> {
+async fn logged_deletes(run: &PageRun, cursor: &mut GroupsCursor) -> anyhow::Result<Vec<Delta>> {
     let since = cursor.deletes_seen.clone().unwrap_or_default();
     let (named, newest) = run
         .engine

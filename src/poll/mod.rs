@@ -1,6 +1,7 @@
 //! The sync engine: the one place where a page from Okta, a sink write and a cursor commit meet.
-//! Each page is delivered to every sink (flushed, fsynced) and only then is its cursor committed,
-//! together with the mirror rows when the mirror is the state database.
+//! Pages are committed in groups: every sink writes a group's deltas at once (stdout flushed,
+//! files fsynced, separate mirrors committed) and only then does the state database commit the
+//! group's cursors, together with the mirror rows when the mirror is the state database.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -9,28 +10,44 @@ use anyhow::Context as _;
 use tokio::sync::watch;
 
 use crate::config::{PollerSettings, SyncSettings};
+use crate::delta::stream;
 use crate::metrics;
-use crate::okta::{OktaClient, Page, Pages, Stats};
-use crate::sink::{Delta, Rotation, SinkSpec, Sinks};
-use crate::store::{Mark, PageCommit, RunId, Store, stages_pages};
+use crate::okta::OktaClient;
+use crate::sink::{Rotation, SinkError, SinkSpec, Sinks};
+use crate::store::{Store, is_directory};
 
 pub mod activity;
 mod app_users;
 mod apps;
+pub mod backoff;
 mod directory;
 pub mod directory_plan;
+mod group;
 mod group_members;
 mod groups;
 pub mod health;
 mod logs;
+mod page_run;
+mod pipeline;
 pub mod plan;
+mod reconcile;
+mod records;
+mod run;
 pub mod schedule;
+mod tick;
 mod users;
+mod writer;
 
 use activity::Activity;
 use health::Expected;
+use page_run::PageRun;
+use run::Run;
+use writer::Writer;
 
-/// Tells running pollers to stop at the next safe point (between pages).
+/// The pseudo-stream under which reconciliations are recorded in `runs`.
+pub const RECONCILE: &str = "reconcile";
+
+/// Tells running pollers to stop at the next safe point (between groups of pages).
 pub type Shutdown = watch::Receiver<bool>;
 
 /// What one run of one poller did.
@@ -43,12 +60,20 @@ pub struct RunSummary {
     pub rate_limited: u64,
 }
 
+/// True when `e` comes from stdout's reader having gone away.
+pub fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<SinkError>()
+            .is_some_and(SinkError::is_broken_pipe)
+    })
+}
+
 /// Client, state and sinks, shared by every poller.
 #[derive(Clone)]
 pub struct Engine {
     client: OktaClient,
-    store: Arc<Mutex<Store>>,
-    sinks: Arc<Mutex<Sinks>>,
+    writer: Writer,
+    sinks: Arc<Sinks>,
     mirror_in_state: bool,
     /// Some sink is outside the state database: diff pages are staged before delivery.
     stage_diffs: bool,
@@ -56,6 +81,8 @@ pub struct Engine {
     /// The sinks as metric labels (`stdout`, `file:PATH`, `sqlite:PATH`).
     sink_names: Arc<Vec<String>>,
     activity: Arc<Activity>,
+    /// When a run first saw shutdown: every run's grace for a stuck sink ends a fixed time after.
+    stopping: Arc<std::sync::OnceLock<tokio::time::Instant>>,
     /// Held while any clone lives: one writer per state database.
     _lock: Arc<std::fs::File>,
 }
@@ -72,7 +99,7 @@ impl Engine {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let lock = crate::store::lock_state(&settings.state)?;
-        let store = Store::open(&settings.state).with_context(|| {
+        let store = Store::open_writer(&settings.state).with_context(|| {
             format!(
                 "cannot open the state database {}",
                 settings.state.display()
@@ -88,13 +115,14 @@ impl Engine {
         let activity = restore_activity(&store, &settings, &sink_names)?;
         Ok(Engine {
             client,
+            writer: Writer::spawn(store)?,
             mirror_in_state: sinks.mirrors_state(),
             stage_diffs: sinks.beyond_state(),
-            store: Arc::new(Mutex::new(store)),
-            sinks: Arc::new(Mutex::new(sinks)),
+            sinks: Arc::new(sinks),
             settings: Arc::new(settings),
             sink_names: Arc::new(sink_names),
             activity: Arc::new(activity),
+            stopping: Arc::default(),
             _lock: Arc::new(lock),
         })
     }
@@ -121,17 +149,24 @@ impl Engine {
 
     /// Fails unless the state database answers a write.
     pub async fn check_writable(&self) -> anyhow::Result<()> {
-        self.with_store(Store::check_writable).await
+        self.writer.call(Store::check_writable).await
     }
 
-    /// The state database this engine commits to, for the event hook receiver in the same
-    /// process (one connection, one writer).
-    pub fn store_handle(&self) -> Arc<Mutex<Store>> {
-        self.store.clone()
+    /// A connection to the state database this engine commits to, for the event hook receiver
+    /// in the same process (which holds the state lock through this engine). The receiver's
+    /// commits wait for the writer's (SQLite's busy timeout) and never interleave with them.
+    pub fn store_handle(&self) -> anyhow::Result<Arc<Mutex<Store>>> {
+        let store = Store::open(&self.settings.state).with_context(|| {
+            format!(
+                "cannot open the state database {}",
+                self.settings.state.display()
+            )
+        })?;
+        Ok(Arc::new(Mutex::new(store)))
     }
 
-    /// The sinks this engine delivers to, shared the same way.
-    pub fn sinks_handle(&self) -> Arc<Mutex<Sinks>> {
+    /// The sinks this engine delivers to, shared with the event hook receiver.
+    pub fn sinks_handle(&self) -> Arc<Sinks> {
         self.sinks.clone()
     }
 
@@ -153,206 +188,169 @@ impl Engine {
         &self.settings
     }
 
-    /// Runs one poller until it has caught up (or `shutdown` says stop), recording the run.
+    /// The stored cursor of `stream`, if any.
+    pub async fn cursor(&self, stream: &str) -> anyhow::Result<Option<String>> {
+        let stream = stream.to_owned();
+        self.writer.call(move |s| s.cursor(&stream)).await
+    }
+
+    /// Runs one poller (or [`RECONCILE`]) until it has caught up (or `shutdown` says stop),
+    /// recording the run.
     pub async fn run_once(&self, stream: &str, shutdown: &Shutdown) -> anyhow::Result<RunSummary> {
-        let poller = self
-            .settings
-            .poller(stream)
-            .with_context(|| format!("unknown stream {stream:?}"))?
-            .clone();
-        let stream_name = poller.stream;
-        let run_id = self.with_store(move |s| s.begin_run(stream_name)).await?;
-        self.activity.run_started(stream_name);
-        let mut run = Run {
-            engine: self.clone(),
-            poller,
-            id: run_id,
-            summary: RunSummary::default(),
-            stats: self.client.stats(),
-        };
-        run.summary.stream = stream.to_owned();
-        let result = match stream {
-            "system_log" => logs::run(&mut run, shutdown).await,
-            "groups" => groups::run(&mut run, shutdown).await,
-            "group_members" => group_members::run(&mut run, shutdown).await,
-            "apps" => apps::run(&mut run, shutdown).await,
-            "app_users" => app_users::run(&mut run, shutdown).await,
-            _ => users::run(&mut run, shutdown).await,
+        let mut summaries = self.run_streams(&[stream], shutdown).await?;
+        summaries.pop().context("the run produced no summary")
+    }
+
+    /// Runs the streams together until caught up: `new_users` and `updated_users` share one
+    /// scan of the users; `system_log` and [`RECONCILE`] run alone. Each stream's run is
+    /// recorded in the state database.
+    pub async fn run_streams(
+        &self,
+        streams: &[&str],
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<Vec<RunSummary>> {
+        let kind = Kind::of(streams)?;
+        if let Kind::Directory(name) = kind {
+            return Ok(vec![self.run_directory(name, shutdown).await?]);
+        }
+        let mut runs = Vec::new();
+        for name in kind.streams(streams) {
+            let id = self.writer.call(move |s| s.begin_run(name)).await?;
+            self.activity.run_started(name);
+            runs.push((name, id));
+        }
+        let mut run = Run::new(self.clone(), runs.clone());
+        let result = match kind {
+            Kind::Users => users::run(&mut run, shutdown).await,
+            Kind::Logs => logs::run(&mut run, shutdown).await,
+            Kind::Reconcile => reconcile::run(&mut run, shutdown).await,
+            Kind::Directory(_) => unreachable!("directory streams run page by page above"),
         };
         let error = result.as_ref().err().map(|e| format!("{e:#}"));
-        let ended = error.clone();
+        let mut recorded = Ok(());
+        for (name, id) in runs {
+            let (ended, history) = (error.clone(), self.settings.run_history);
+            let done = self
+                .writer
+                .call(move |s| {
+                    s.end_run(id, ended.as_deref())?;
+                    s.prune_runs(name, history.keep, history.keep_days)
+                })
+                .await;
+            let failed = error
+                .clone()
+                .or_else(|| done.as_ref().err().map(|e| format!("{e:#}")));
+            match &failed {
+                Some(_) => metrics::global().run_failed(name),
+                None => metrics::global().caught_up(name, chrono::Utc::now()),
+            }
+            self.activity.run_ended(name, failed);
+            recorded = recorded.and(done.map(drop));
+        }
+        result?;
+        recorded?;
+        Ok(run.into_summaries())
+    }
+
+    /// Runs one directory stream page by page (see [`page_run`]), recording the run.
+    async fn run_directory(
+        &self,
+        name: &'static str,
+        shutdown: &Shutdown,
+    ) -> anyhow::Result<RunSummary> {
+        let poller = self
+            .settings
+            .poller(name)
+            .with_context(|| format!("unknown stream {name:?}"))?
+            .clone();
+        let id = self.writer.call(move |s| s.begin_run(name)).await?;
+        self.activity.run_started(name);
+        let mut run = PageRun::new(self.clone(), poller, id, shutdown);
+        let result = match name {
+            stream::GROUPS => groups::run(&mut run, shutdown).await,
+            stream::GROUP_MEMBERS => group_members::run(&mut run, shutdown).await,
+            stream::APPS => apps::run(&mut run, shutdown).await,
+            _ => app_users::run(&mut run, shutdown).await,
+        };
+        let error = result.as_ref().err().map(|e| format!("{e:#}"));
+        let (ended, history) = (error.clone(), self.settings.run_history);
         let recorded = self
-            .with_store(move |s| s.end_run(run_id, ended.as_deref()))
+            .writer
+            .call(move |s| {
+                s.end_run(id, ended.as_deref())?;
+                s.prune_runs(name, history.keep, history.keep_days)
+            })
             .await;
         let error = error.or_else(|| recorded.as_ref().err().map(|e| format!("{e:#}")));
         match &error {
-            Some(_) => metrics::global().run_failed(stream_name),
-            None => metrics::global().caught_up(stream_name, chrono::Utc::now()),
+            Some(_) => metrics::global().run_failed(name),
+            None => metrics::global().caught_up(name, chrono::Utc::now()),
         }
-        self.activity.run_ended(stream_name, error);
+        self.activity.run_ended(name, error);
         recorded?;
         result.map(|()| run.summary)
     }
 
-    /// Runs blocking store work off the async threads.
-    async fn with_store<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&mut Store) -> Result<T, crate::store::StoreError> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let store = self.store.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            let mut guard = store.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut guard)
-        })
-        .await
-        .context("store task failed")??;
-        Ok(out)
-    }
-
-    /// The stored cursor of `stream`, if any.
-    pub async fn cursor(&self, stream: &str) -> anyhow::Result<Option<String>> {
-        let stream = stream.to_owned();
-        self.with_store(move |s| s.cursor(&stream)).await
+    /// The settings of an enabled poller, if it is one.
+    fn poller(&self, stream: &str) -> Option<&PollerSettings> {
+        self.settings.poller(stream).filter(|p| p.enabled)
     }
 }
 
-/// One run of one poller: its settings and running totals.
-struct Run {
-    engine: Engine,
-    poller: PollerSettings,
-    id: RunId,
-    summary: RunSummary,
-    /// Client counters when the last page was committed.
-    stats: Stats,
+/// What a set of streams runs as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Users,
+    Logs,
+    Reconcile,
+    /// One of the directory streams, which commit page by page.
+    Directory(&'static str),
 }
 
-impl Run {
-    /// Delivers `deltas` to every sink, then commits `cursor` (with the mirror rows when the
-    /// mirror is the state database). A crash between the two repeats this page, never skips it.
-    /// `position` is the newest record time the cursor has now passed.
-    async fn commit(
-        &mut self,
-        deltas: Vec<Delta>,
-        cursor: String,
-        position: Option<String>,
-    ) -> anyhow::Result<()> {
-        self.commit_marked(deltas, cursor, position, Vec::new())
-            .await
-    }
-
-    /// [`Run::commit`], with `marks` committed in the same transaction as the rows.
-    async fn commit_marked(
-        &mut self,
-        deltas: Vec<Delta>,
-        cursor: String,
-        position: Option<String>,
-        marks: Vec<Mark>,
-    ) -> anyhow::Result<()> {
-        let records = deltas.len() as u64;
-        let now = self.engine.client.stats();
-        let requests = now.requests - self.stats.requests;
-        let rate_limited = now.rate_limited - self.stats.rate_limited;
-        self.stats = now;
-        self.summary.records += deltas.len() as u64;
-        self.summary.pages += 1;
-        self.summary.requests += requests;
-        self.summary.rate_limited += rate_limited;
-        let (sinks, store) = (self.engine.sinks.clone(), self.engine.store.clone());
-        let (stream, run, mirror) = (self.poller.stream, self.id, self.engine.mirror_in_state);
-        let stage = self.engine.stage_diffs && stages_pages(stream) && !deltas.is_empty();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
-            let page = PageCommit {
-                stream,
-                run,
-                cursor: &cursor,
-                deltas: &deltas,
-                mirror,
-                requests,
-                rate_limited,
-                marks: &marks,
-            };
-            write_page(&sinks, &store, &page, stage)
-        })
-        .await
-        .context("commit task failed")??;
-        metrics::global().page_committed(stream, &self.engine.sink_names, records);
-        self.engine.activity.page(stream, records, position);
-        tracing::debug!(
-            stream,
-            count = self.summary.records,
-            pages = self.summary.pages,
-            "page committed"
-        );
-        Ok(())
-    }
-}
-
-/// Stages the page (when `stage`), delivers it to every sink, then commits it: blocking work.
-fn write_page(
-    sinks: &Mutex<Sinks>,
-    store: &Mutex<Store>,
-    page: &PageCommit<'_>,
-    stage: bool,
-) -> anyhow::Result<()> {
-    let lock_store = || store.lock().unwrap_or_else(|p| p.into_inner());
-    if stage {
-        lock_store()
-            .stage_pending(page.stream, page.deltas)
-            .context("staging the page")?;
-    }
-    sinks
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .deliver(page.deltas)
-        .context("delivering to the sinks")?;
-    lock_store()
-        .commit_page(page)
-        .context("committing the cursor")
-}
-
-/// Fetches pages one ahead of the one being delivered, so Okta and the sinks work at once.
-/// Returns `None` when the list has ended or `shutdown` fired before the next page arrived.
-struct Prefetch {
-    pending: Option<tokio::task::JoinHandle<Fetched>>,
-}
-
-/// A fetch hands the `Pages` back with its result so the next fetch can continue from it.
-type Fetched = (Pages, Result<Option<Page>, crate::okta::OktaError>);
-
-impl Prefetch {
-    fn start(pages: Pages) -> Prefetch {
-        Prefetch {
-            pending: Some(tokio::spawn(fetch(pages))),
+impl Kind {
+    fn of(streams: &[&str]) -> anyhow::Result<Kind> {
+        let users = [stream::NEW_USERS, stream::UPDATED_USERS];
+        match streams {
+            [] => anyhow::bail!("no stream to run"),
+            [s] if *s == stream::SYSTEM_LOG => Ok(Kind::Logs),
+            [s] if *s == RECONCILE => Ok(Kind::Reconcile),
+            [s] if is_directory(s) => Ok(Kind::Directory(directory_name(s))),
+            s if s.iter().all(|s| users.contains(s)) => Ok(Kind::Users),
+            s => anyhow::bail!(
+                "unknown stream or combination {s:?}: the streams are new_users, updated_users, \
+                 system_log, groups, group_members, apps, app_users and reconcile; only the two \
+                 users streams run together"
+            ),
         }
     }
 
-    /// The next page; `keep_going` decides whether to fetch the one after it meanwhile.
-    async fn next(
-        &mut self,
-        shutdown: &mut Shutdown,
-        keep_going: impl Fn(&Page) -> bool,
-    ) -> anyhow::Result<Option<Page>> {
-        let Some(handle) = self.pending.take() else {
-            return Ok(None);
-        };
-        if *shutdown.borrow() {
-            handle.abort();
-            return Ok(None);
-        }
-        let abort = handle.abort_handle();
-        let (pages, page) = tokio::select! {
-            joined = handle => joined.context("page fetch task failed")?,
-            () = stopped(shutdown) => { abort.abort(); return Ok(None) }
-        };
-        let page = page?;
-        if let Some(p) = &page
-            && p.next.is_some()
-            && keep_going(p)
-        {
-            self.pending = Some(tokio::spawn(fetch(pages)));
-        }
-        Ok(page)
+    /// The streams, as static names, in a fixed order.
+    fn streams(self, asked: &[&str]) -> Vec<&'static str> {
+        let all = [
+            stream::NEW_USERS,
+            stream::UPDATED_USERS,
+            stream::SYSTEM_LOG,
+            stream::GROUPS,
+            stream::GROUP_MEMBERS,
+            stream::APPS,
+            stream::APP_USERS,
+            RECONCILE,
+        ];
+        all.into_iter().filter(|s| asked.contains(s)).collect()
     }
+}
+
+/// The static name of a directory stream.
+fn directory_name(s: &str) -> &'static str {
+    [
+        stream::GROUPS,
+        stream::GROUP_MEMBERS,
+        stream::APPS,
+        stream::APP_USERS,
+    ]
+    .into_iter()
+    .find(|d| *d == s)
+    .unwrap_or(stream::APP_USERS)
 }
 
 /// Resolves once shutdown is signalled; never, if the sender is gone without signalling.
@@ -388,9 +386,4 @@ fn restore_activity(
         activity.restored(stream, last);
     }
     Ok(activity)
-}
-
-async fn fetch(mut pages: Pages) -> Fetched {
-    let page = pages.next_page().await;
-    (pages, page)
 }

@@ -1,5 +1,7 @@
-//! The daemon: each enabled poller runs once at start, then on its cron schedule; a run still
-//! going is never started twice, and shutdown lets every run stop at a page boundary. Its
+//! The daemon: each enabled poller runs once at start, then on its cron schedule (the two users
+//! pollers together when they share one), and the reconciliation on its own; a run still going
+//! is never started twice, a failing poller backs off, and shutdown lets every run stop at a
+//! group boundary. Its
 //! supervision loop tells systemd what the pollers are doing and feeds the watchdog only while
 //! none of them is wedged, so a stuck process is restarted.
 
@@ -13,7 +15,9 @@ use tokio::time::Instant;
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::health::{self, Now};
-use super::{Engine, Shutdown, stopped};
+use super::tick::{Fatal, Tick};
+use super::{Engine, RECONCILE, Shutdown, stopped};
+use crate::delta::stream;
 use crate::systemd::{Notice, Notifier};
 
 /// How long runs get to reach a safe point after shutdown, well inside systemd's stop timeout.
@@ -22,16 +26,19 @@ const STOP_DEADLINE: Duration = Duration::from_secs(8);
 /// How often the `STATUS=` line is refreshed (it is sent only when it changed).
 const STATUS_PERIOD: Duration = Duration::from_secs(2);
 
-/// Runs the pollers until `shutdown` fires, then waits for in-flight runs to commit.
+/// Runs the pollers until `shutdown` fires, then waits for in-flight runs to commit. Returns
+/// the error that stopped the daemon early (stdout's reader went away), if one did.
 pub async fn run_daemon(
     engine: Engine,
     shutdown: Shutdown,
     notifier: Arc<dyn Notifier>,
 ) -> anyhow::Result<()> {
+    let fatal = Arc::new(Fatal::default());
+    let shutdown = stop_on_fatal(shutdown, &fatal);
     let mut scheduler = JobScheduler::new()
         .await
         .context("cannot start the scheduler")?;
-    let locks = schedule(&engine, &mut scheduler, &shutdown).await?;
+    let locks = schedule(&engine, &mut scheduler, &shutdown, &fatal).await?;
     scheduler
         .start()
         .await
@@ -52,43 +59,76 @@ pub async fn run_daemon(
     if tokio::time::timeout(STOP_DEADLINE, all_idle).await.is_err() {
         tracing::warn!("a run did not stop in time; its last page will be read again next start");
     }
-    Ok(())
+    fatal.take().map_or(Ok(()), Err)
 }
 
-/// Starts each enabled poller's first run and adds its cron job; returns the locks that show
-/// whether a run is going.
+/// A shutdown signal that also fires when a run raises a fatal error.
+fn stop_on_fatal(mut outer: Shutdown, fatal: &Arc<Fatal>) -> Shutdown {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let fatal = fatal.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            () = stopped(&mut outer) => {}
+            () = fatal.notify.notified() => {}
+        }
+        let _ = tx.send(true);
+        // Keep the sender alive so receivers see the signal rather than a closed channel.
+        std::future::pending::<()>().await;
+    });
+    rx
+}
+
+/// The streams each cron job runs: the two users pollers together when they share a schedule,
+/// every other poller alone, and the reconciliation when it is on.
+fn jobs(engine: &Engine) -> Vec<(Vec<&'static str>, String)> {
+    let mut jobs: Vec<(Vec<&'static str>, String)> = Vec::new();
+    let users = |s: &str| s == stream::NEW_USERS || s == stream::UPDATED_USERS;
+    for poller in engine.settings().pollers.iter().filter(|p| p.enabled) {
+        let shared = jobs.iter_mut().find(|(streams, schedule)| {
+            users(poller.stream) && streams.iter().all(|s| users(s)) && *schedule == poller.schedule
+        });
+        match shared {
+            Some((streams, _)) => streams.push(poller.stream),
+            None => jobs.push((vec![poller.stream], poller.schedule.clone())),
+        }
+    }
+    if let Some(cron) = &engine.settings().reconcile {
+        jobs.push((vec![RECONCILE], cron.clone()));
+    }
+    jobs
+}
+
+/// Starts each poller's first run and adds the cron jobs; returns the locks that show whether a
+/// run is going.
 async fn schedule(
     engine: &Engine,
     scheduler: &mut JobScheduler,
     shutdown: &Shutdown,
+    fatal: &Arc<Fatal>,
 ) -> anyhow::Result<Vec<Arc<Mutex<()>>>> {
     let mut locks = Vec::new();
-    for poller in engine.settings().pollers.iter().filter(|p| p.enabled) {
-        let lock = Arc::new(Mutex::new(()));
-        locks.push(lock.clone());
-        let tick = Tick {
-            engine: engine.clone(),
-            stream: poller.stream,
-            lock,
-            shutdown: shutdown.clone(),
-        };
-        let first = tick.clone();
-        tokio::spawn(async move { first.fire().await });
-        let job = Job::new_async(poller.schedule.as_str(), move |_id, _scheduler| {
+    for (streams, cron) in jobs(engine) {
+        let name = streams.join("+");
+        let interval =
+            health::expected_interval(&cron, Utc::now()).unwrap_or(Duration::from_secs(300));
+        let tick = Tick::new(engine, streams, interval, shutdown, fatal);
+        locks.push(tick.lock.clone());
+        if tick.streams != [RECONCILE] {
+            let first = tick.clone();
+            tokio::spawn(async move { first.fire().await });
+        }
+        let job = Job::new_async(cron.as_str(), move |_id, _scheduler| {
             let tick = tick.clone();
             Box::pin(async move { tick.fire().await })
         })
         .with_context(|| {
-            format!(
-                "pollers.{}.schedule: {:?} is not a valid cron expression",
-                poller.stream, poller.schedule
-            )
+            format!("the schedule of {name}: {cron:?} is not a valid cron expression")
         })?;
         scheduler
             .add(job)
             .await
             .context("cannot schedule a poller")?;
-        tracing::info!(stream = poller.stream, schedule = %poller.schedule, "poller scheduled");
+        tracing::info!(stream = %name, schedule = %cron, "poller scheduled");
     }
     Ok(locks)
 }
@@ -132,40 +172,6 @@ async fn supervise(engine: &Engine, notifier: &dyn Notifier, mut shutdown: Shutd
             Some(_) => {}
         }
         wedged = why;
-    }
-}
-
-/// One scheduled firing of one poller.
-#[derive(Clone)]
-struct Tick {
-    engine: Engine,
-    stream: &'static str,
-    lock: Arc<Mutex<()>>,
-    shutdown: Shutdown,
-}
-
-impl Tick {
-    async fn fire(&self) {
-        self.engine.activity().fired(self.stream);
-        let Ok(_running) = self.lock.try_lock() else {
-            tracing::debug!(
-                stream = self.stream,
-                "previous run still going; skipping this tick"
-            );
-            return;
-        };
-        if *self.shutdown.borrow() {
-            return;
-        }
-        match self.engine.run_once(self.stream, &self.shutdown).await {
-            Ok(s) => tracing::info!(
-                stream = self.stream,
-                count = s.records,
-                requests = s.requests,
-                "run finished"
-            ),
-            Err(e) => tracing::error!(stream = self.stream, error = format!("{e:#}"), "run failed"),
-        }
     }
 }
 

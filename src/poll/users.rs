@@ -1,88 +1,118 @@
-//! The `new_users` and `updated_users` pollers: a `search` on `created` or `lastUpdated` from the
-//! high-water mark minus the look-back window, sorted ascending, read page by page.
-
-use std::time::Duration;
+//! The `new_users` and `updated_users` pollers: a `search` from the high-water mark minus the
+//! look-back window, sorted ascending, read page by page. When both run they share one scan by
+//! `lastUpdated` (a user's `lastUpdated` is never before its `created`, so that scan holds every
+//! user `new_users` wants too), and each user is read once, not twice.
 
 use anyhow::Context as _;
 use chrono::Utc;
-use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use super::plan::UsersCursor;
-use super::{Prefetch, Run, Shutdown};
-use crate::sink::Delta;
+use super::pipeline::{self, Fetched, Scan};
+use super::plan::{UsersCursor, Want, after};
+use super::records::{self, Records};
+use super::{Run, Shutdown};
+use crate::delta::stream;
 
-#[derive(Deserialize)]
-struct UserKeys {
-    id: String,
-    created: Option<String>,
-    #[serde(rename = "lastUpdated")]
-    last_updated: Option<String>,
+/// Bytes of users at which a group closes. Larger than for events: the users tables' indexes on
+/// id, login and email take inserts all over, so a commit rewrites most of their pages whatever
+/// its size, and fewer, larger groups rewrite them less often (10,000 users, the row cap, is
+/// about 9 MB).
+pub(super) const USERS_GROUP_BYTES: usize = 16 << 20;
+
+/// The cursors of the streams a users scan feeds, moved by `created` or by `lastUpdated`.
+struct UsersScan {
+    cursors: Vec<(&'static str, UsersCursor)>,
+    by_created: bool,
+}
+
+impl Scan for UsersScan {
+    fn advance(&mut self, page: &Fetched) -> Option<String> {
+        let Records::Users(users) = &page.records else {
+            return None;
+        };
+        for user in users {
+            let key = if self.by_created {
+                user.cols.created.as_deref()
+            } else {
+                user.cols.last_updated.as_deref()
+            };
+            if let Some(t) = key {
+                for (_, cursor) in &mut self.cursors {
+                    cursor.advance(t);
+                }
+            }
+        }
+        self.cursors.first().map(|(_, c)| c.hwm.clone())
+    }
+
+    fn cursors(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
+        self.cursors
+            .iter()
+            .map(|(s, c)| Ok((*s, serde_json::to_string(c)?)))
+            .collect()
+    }
+
+    fn group_bytes(&self) -> usize {
+        USERS_GROUP_BYTES
+    }
 }
 
 pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()> {
-    let stream = run.poller.stream;
-    let field = if stream == "new_users" {
-        "created"
-    } else {
-        "lastUpdated"
-    };
     let lookback = run.engine.settings.lookback;
-    let mut cursor = match run.engine.cursor(stream).await? {
-        Some(text) => serde_json::from_str::<UsersCursor>(&text)
-            .with_context(|| format!("the stored {stream} cursor is unreadable; reset it with `oktasync cursor reset {stream}`"))?,
-        None => UsersCursor::starting_at(run.poller.start.resolve(Utc::now())),
+    let mut cursors = Vec::new();
+    for (stream, _) in run.runs.clone() {
+        cursors.push((stream, stored_cursor(run, stream).await?));
+    }
+    let want = |s: &str| {
+        cursors.iter().find(|(c, _)| *c == s).map(|(_, c)| Want {
+            floor: c.query_from(lookback),
+        })
     };
-    let search = format!("{field} ge \"{}\"", cursor.query_from(lookback));
-    let limit = run.poller.page_size.to_string();
+    run.plan.new = want(stream::NEW_USERS);
+    run.plan.updated = want(stream::UPDATED_USERS);
+    let by_created = run.plan.updated.is_none();
+    let field = if by_created { "created" } else { "lastUpdated" };
+    let from = [&run.plan.new, &run.plan.updated]
+        .into_iter()
+        .flatten()
+        .map(|w| w.floor.clone())
+        .reduce(|a, b| if after(&a, &b) { b } else { a })
+        .context("a users run without a users stream")?;
+    let page_size = run
+        .runs
+        .iter()
+        .filter_map(|(s, _)| run.engine.settings.poller(s).map(|p| p.page_size))
+        .min()
+        .unwrap_or(200);
+    let search = format!("{field} ge \"{from}\"");
+    let limit = page_size.to_string();
     let query = [
         ("search", search.as_str()),
         ("sortBy", field),
         ("sortOrder", "asc"),
         ("limit", limit.as_str()),
     ];
-    tracing::info!(stream, search = %search, "polling users");
+    tracing::info!(stream = run.runs[0].0, search = %search, "polling users");
     let pages = run.engine.client.pages("/api/v1/users", &query)?;
-    let mut prefetch = Prefetch::start(pages);
-    let mut shutdown = shutdown.clone();
-    while let Some(page) = prefetch.next(&mut shutdown, |_| true).await? {
-        let deltas = plan(stream, field, &mut cursor, lookback, page.items)?;
-        let position = Some(cursor.hwm.clone());
-        run.commit(deltas, serde_json::to_string(&cursor)?, position)
-            .await?;
-        if *shutdown.borrow() {
-            break;
-        }
-    }
+    let fetcher = pipeline::fetch_ahead(pages, None, records::users, false);
+    let mut scan = UsersScan {
+        cursors,
+        by_created,
+    };
+    pipeline::drive(run, fetcher, &mut scan, shutdown).await?;
     Ok(())
 }
 
-/// The page's users that are new deltas (version `lastUpdated`), moving the cursor past the page.
-fn plan(
-    stream: &str,
-    field: &str,
-    cursor: &mut UsersCursor,
-    lookback: Duration,
-    items: Vec<Box<RawValue>>,
-) -> anyhow::Result<Vec<Delta>> {
-    let mut keyed = Vec::with_capacity(items.len());
-    for raw in items {
-        let user: UserKeys =
-            serde_json::from_str(raw.get()).context("an Okta user without an id")?;
-        let key = if field == "created" {
-            &user.created
-        } else {
-            &user.last_updated
-        };
-        let key = key
-            .clone()
-            .with_context(|| format!("user {} has no {field}", user.id))?;
-        keyed.push(((user.id, key), user.last_updated.unwrap_or_default(), raw));
-    }
-    let pairs: Vec<(String, String)> = keyed.iter().map(|(pair, _, _)| pair.clone()).collect();
-    let emit = cursor.plan_page(&pairs, lookback);
-    let new = keyed.into_iter().zip(emit).filter(|(_, emit)| *emit);
-    Ok(new
-        .map(|(((id, _), version, raw), _)| Delta::new(stream, &id, &version, raw))
-        .collect())
+/// The stored cursor of a users stream, or one at its configured start.
+pub(super) async fn stored_cursor(run: &Run, stream: &'static str) -> anyhow::Result<UsersCursor> {
+    Ok(match run.engine.cursor(stream).await? {
+        Some(text) => serde_json::from_str::<UsersCursor>(&text).with_context(|| {
+            format!(
+                "the stored {stream} cursor is unreadable; reset it with `oktasync cursor reset {stream}`"
+            )
+        })?,
+        None => {
+            let start = run.engine.settings.poller(stream).map(|p| p.start);
+            UsersCursor::starting_at(start.map_or(Utc::now(), |s| s.resolve(Utc::now())))
+        }
+    })
 }

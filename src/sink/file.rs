@@ -85,22 +85,18 @@ impl FileSink {
         if self.rotation_due(now) {
             self.rotate(now)?;
         }
-        let mut batch = String::new();
-        for delta in deltas {
-            batch.push_str(&delta.to_line());
-            batch.push('\n');
+        let written = write_lines(&mut self.file, deltas).and_then(|n| {
+            self.file.sync_data()?;
+            Ok(n)
+        });
+        match written {
+            Ok(n) => self.size += n,
+            Err(e) => {
+                // Best effort: if cutting back fails too, the error below still reports the write.
+                let _ = self.file.set_len(self.size);
+                return Err(file_error("write", &self.path, e));
+            }
         }
-        let written = self
-            .file
-            .write_all(batch.as_bytes())
-            .and_then(|()| self.file.flush())
-            .and_then(|()| self.file.sync_data());
-        if let Err(e) = written {
-            // Best effort: if cutting back fails too, the error below still reports the write.
-            let _ = self.file.set_len(self.size);
-            return Err(file_error("write", &self.path, e));
-        }
-        self.size += batch.len() as u64;
         self.last_write = now.date_naive();
         Ok(())
     }
@@ -150,6 +146,21 @@ impl FileSink {
         tracing::info!(path = %self.path.display(), rotated_to = %target.display(), "rotated NDJSON file");
         Ok(())
     }
+}
+
+/// Writes one line per delta through a 1 MiB buffer, flushed; returns the bytes written.
+fn write_lines(file: &mut File, deltas: &[Delta]) -> io::Result<u64> {
+    let mut out = io::BufWriter::with_capacity(1 << 20, file);
+    let (mut line, mut bytes) = (String::new(), 0);
+    for delta in deltas {
+        line.clear();
+        delta.push_line(&mut line);
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+        bytes += line.len() as u64;
+    }
+    out.flush()?;
+    Ok(bytes)
 }
 
 /// A process killed mid-write can leave a last line without its newline. That batch was never

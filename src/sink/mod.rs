@@ -1,152 +1,26 @@
-//! Where deltas go: the [`Delta`] envelope every sink receives, the `--sink` specs that name the
-//! sinks, and [`Sinks`], which delivers one batch to all of them and returns only once the batch
+//! Where deltas go: the `--sink` specs that name the sinks, and [`Sinks`], which writes one
+//! batch to all of them at once, each on a thread of its own, and reports only once the batch
 //! is durable everywhere, so the caller may then commit its cursor.
 
 mod file;
 mod sqlite;
 mod stdout;
+mod worker;
 
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
+use std::sync::Arc;
 
 use crate::store::StoreError;
 
+pub use crate::delta::{Delta, Op, stream, utc_millis};
 pub use file::{FileSink, Rotation};
 pub use sqlite::SqliteSink;
 pub use stdout::{StdoutSink, write_lines};
-
-/// The stream names a [`Delta`] can carry.
-pub mod stream {
-    /// Users seen for the first time.
-    pub const NEW_USERS: &str = "new_users";
-    /// Users whose `lastUpdated` moved.
-    pub const UPDATED_USERS: &str = "updated_users";
-    /// Events read from the System Log API.
-    pub const SYSTEM_LOG: &str = "system_log";
-    /// Events pushed to us by an Okta event hook.
-    pub const EVENT_HOOK: &str = "event_hook";
-    /// Groups whose profile or membership time moved, and deleted groups.
-    pub const GROUPS: &str = "groups";
-    /// Memberships: `"<group>/<user>"`.
-    pub const GROUP_MEMBERS: &str = "group_members";
-    /// Applications, and deleted ones.
-    pub const APPS: &str = "apps";
-    /// App assignments: `"<app>/<user>"`.
-    pub const APP_USERS: &str = "app_users";
-}
-
-/// What a [`Delta`] says happened to its record.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Op {
-    /// The record as it is now (new or changed; also a membership first seen on a backfill).
-    #[default]
-    Upsert,
-    /// The record is gone from Okta: a tombstone.
-    Delete,
-    /// A membership or assignment appeared since the last sync.
-    Add,
-    /// A membership or assignment went away.
-    Remove,
-}
-
-impl Op {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Op::Upsert => "upsert",
-            Op::Delete => "delete",
-            Op::Add => "add",
-            Op::Remove => "remove",
-        }
-    }
-}
-
-/// One change, as written to every sink: a small envelope around the Okta object, which is kept
-/// byte for byte as received (unknown fields included).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Delta {
-    /// One of the [`stream`] names.
-    pub stream: String,
-    /// What happened to the record.
-    #[serde(default)]
-    pub op: Op,
-    /// Okta user id or event uuid.
-    pub id: String,
-    /// User `lastUpdated` or event `published`.
-    pub version: String,
-    /// When oktasync emitted this delta: RFC 3339 UTC with milliseconds.
-    pub emitted_at: String,
-    /// The Okta object exactly as received.
-    pub data: Box<RawValue>,
-}
-
-impl Delta {
-    /// A delta emitted now.
-    pub fn new(stream: &str, id: &str, version: &str, data: Box<RawValue>) -> Delta {
-        Delta {
-            stream: stream.to_owned(),
-            op: Op::Upsert,
-            id: id.to_owned(),
-            version: version.to_owned(),
-            emitted_at: utc_millis(Utc::now()),
-            data,
-        }
-    }
-
-    /// The same delta with another [`Op`].
-    pub fn with_op(mut self, op: Op) -> Delta {
-        self.op = op;
-        self
-    }
-
-    /// `{"stream":…,"op":…,"id":…,"version":…,"emitted_at":…,"data":<raw>}` with keys in that
-    /// order and no trailing newline.
-    pub fn to_line(&self) -> String {
-        let mut line = String::with_capacity(self.data.get().len() + 144);
-        line.push_str("{\"stream\":");
-        push_json_string(&mut line, &self.stream);
-        line.push_str(",\"op\":\"");
-        line.push_str(self.op.as_str());
-        line.push_str("\",\"id\":");
-        push_json_string(&mut line, &self.id);
-        line.push_str(",\"version\":");
-        push_json_string(&mut line, &self.version);
-        line.push_str(",\"emitted_at\":");
-        push_json_string(&mut line, &self.emitted_at);
-        line.push_str(",\"data\":");
-        line.push_str(self.data.get());
-        line.push('}');
-        line
-    }
-}
-
-/// Appends `s` as a JSON string literal.
-fn push_json_string(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// RFC 3339 UTC with milliseconds, e.g. `2024-08-13T15:58:20.353Z`.
-pub(crate) fn utc_millis(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
+pub use worker::Delivery;
+use worker::Worker;
 
 /// One `--sink` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,6 +96,8 @@ pub enum SinkError {
     },
     #[error("sink {0} is listed more than once: list each sink once")]
     Duplicate(SinkSpec),
+    #[error("sink {0} stopped working after an earlier failure; restart oktasync")]
+    Stopped(String),
 }
 
 impl SinkError {
@@ -231,12 +107,10 @@ impl SinkError {
     }
 }
 
-/// Every configured sink, opened.
+/// Every configured sink, opened, each on a thread of its own.
 #[derive(Debug)]
 pub struct Sinks {
-    stdout: Option<StdoutSink>,
-    files: Vec<FileSink>,
-    mirrors: Vec<SqliteSink>,
+    workers: Vec<Worker>,
     mirrors_state: bool,
 }
 
@@ -249,9 +123,7 @@ impl Sinks {
         rotation: Rotation,
     ) -> Result<Sinks, SinkError> {
         let mut sinks = Sinks {
-            stdout: None,
-            files: Vec::new(),
-            mirrors: Vec::new(),
+            workers: Vec::new(),
             mirrors_state: false,
         };
         let state = resolve(state_path);
@@ -265,19 +137,24 @@ impl Sinks {
             if seen.contains(&key) {
                 return Err(SinkError::Duplicate(spec.clone()));
             }
-            match spec {
-                SinkSpec::Stdout => sinks.stdout = Some(StdoutSink::new()),
-                SinkSpec::File(p) => sinks.files.push(FileSink::open(p, rotation)?),
-                SinkSpec::Sqlite(_) if key.1 == state => sinks.mirrors_state = true,
-                SinkSpec::Sqlite(p) => sinks.mirrors.push(SqliteSink::open(p)?),
-            }
+            let name = spec.to_string();
+            let worker = match spec {
+                SinkSpec::Stdout => Some(Worker::spawn(name, StdoutSink::new())),
+                SinkSpec::File(p) => Some(Worker::spawn(name, FileSink::open(p, rotation)?)),
+                SinkSpec::Sqlite(_) if key.1 == state => {
+                    sinks.mirrors_state = true;
+                    None
+                }
+                SinkSpec::Sqlite(p) => Some(Worker::spawn(name, SqliteSink::open(p)?)),
+            };
+            sinks.workers.extend(worker);
             seen.push(key);
         }
         Ok(sinks)
     }
 
-    /// True when a `sqlite:` sink is the state database: the caller must then pass `mirror: true`
-    /// when it commits a page.
+    /// True when a `sqlite:` sink is the state database: the caller must then write the mirror
+    /// rows in the transaction that commits its cursor.
     pub fn mirrors_state(&self) -> bool {
         self.mirrors_state
     }
@@ -285,26 +162,29 @@ impl Sinks {
     /// True when any sink is more than the state database's own mirror: a batch then leaves the
     /// state database's transaction and may be seen before (or without) its commit.
     pub fn beyond_state(&self) -> bool {
-        self.stdout.is_some() || !self.files.is_empty() || !self.mirrors.is_empty()
+        !self.workers.is_empty()
     }
 
-    /// Writes the batch to stdout (flushed), to every file (flushed and fsynced) and to every
-    /// separate SQLite mirror (committed). Returns only when all of that is done.
-    pub fn deliver(&mut self, deltas: &[Delta]) -> Result<(), SinkError> {
+    /// Starts writing the batch to every sink at once: stdout (flushed), every file (flushed and
+    /// fsynced) and every separate SQLite mirror (committed). The [`Delivery`] says when all of
+    /// that is done.
+    pub fn send(&self, batch: Arc<Vec<Delta>>) -> Delivery {
+        Delivery::of(&self.workers, batch)
+    }
+
+    /// Writes the batch to every sink and returns once it is durable everywhere. Blocks: call it
+    /// from a blocking thread.
+    pub fn deliver(&self, deltas: &[Delta]) -> Result<(), SinkError> {
         if deltas.is_empty() {
             return Ok(());
         }
-        if let Some(stdout) = &mut self.stdout {
-            stdout.write_batch(deltas)?;
-        }
-        for file in &mut self.files {
-            file.write_batch(deltas)?;
-        }
-        for mirror in &mut self.mirrors {
-            mirror.write_batch(deltas)?;
-        }
-        Ok(())
+        self.send(Arc::new(deltas.to_vec())).wait_blocking()
     }
+}
+
+/// One sink's writes, done on the sink's own thread.
+trait BatchSink: Send + 'static {
+    fn write_batch(&mut self, deltas: &[Delta]) -> Result<(), SinkError>;
 }
 
 /// The canonical form of `p`, or of its directory joined with its name when `p` does not exist
@@ -327,40 +207,16 @@ fn resolve(p: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use crate::store::{MirrorCounts, Store};
+    use serde_json::value::RawValue;
 
     fn event(uuid: &str) -> Delta {
-        let data = format!(
-            r#"{{ "uuid": "{uuid}", "published": "2024-01-01T00:00:00.000Z", "newField": {{"n": 1.50}} }}"#
-        );
+        let data = format!(r#"{{ "uuid": "{uuid}", "published": "2024-01-01T00:00:00.000Z" }}"#);
         Delta::new(
             stream::SYSTEM_LOG,
             uuid,
             "2024-01-01T00:00:00.000Z",
             RawValue::from_string(data).unwrap(),
         )
-    }
-
-    #[test]
-    fn a_line_has_the_envelope_keys_in_order_and_the_okta_object_byte_for_byte() {
-        let mut d = event("e1");
-        d.emitted_at = "2024-01-02T03:04:05.678Z".into();
-        d.id = "quote\" back\\ nl\n ctl\u{1} é".into();
-        let expected = concat!(
-            r#"{"stream":"system_log","op":"upsert","id":"quote\" back\\ nl\n ctl\u0001 é","#,
-            r#""version":"2024-01-01T00:00:00.000Z","emitted_at":"2024-01-02T03:04:05.678Z","#,
-            r#""data":{ "uuid": "e1", "published": "2024-01-01T00:00:00.000Z", "newField": {"n": 1.50} }}"#
-        );
-        assert_eq!(d.to_line(), expected);
-        let parsed: Delta = serde_json::from_str(&d.to_line()).unwrap();
-        assert_eq!(parsed.id, d.id);
-        assert_eq!(parsed.data.get(), d.data.get());
-    }
-
-    #[test]
-    fn emitted_at_is_rfc3339_utc_with_milliseconds() {
-        let at = event("e1").emitted_at;
-        assert_eq!(at.len(), "2024-01-02T03:04:05.678Z".len(), "{at}");
-        assert!(at.ends_with('Z') && DateTime::parse_from_rfc3339(&at).is_ok());
     }
 
     #[test]
@@ -403,7 +259,7 @@ mod tests {
         let specs = [SinkSpec::Sqlite(same_but_dotted)];
         let sinks = Sinks::open(&specs, &state, Rotation::default()).unwrap();
         assert!(sinks.mirrors_state());
-        assert!(sinks.mirrors.is_empty());
+        assert!(sinks.workers.is_empty());
         assert!(
             !state.exists(),
             "the state database is the caller's to create"
@@ -433,8 +289,7 @@ mod tests {
             SinkSpec::File(file.clone()),
             SinkSpec::Sqlite(mirror.clone()),
         ];
-        let mut sinks =
-            Sinks::open(&specs, &dir.path().join("state.db"), Rotation::default()).unwrap();
+        let sinks = Sinks::open(&specs, &dir.path().join("state.db"), Rotation::default()).unwrap();
         assert!(!sinks.mirrors_state());
         let batch = [event("e1"), event("e2")];
         sinks.deliver(&batch).unwrap();
@@ -455,8 +310,8 @@ mod tests {
     }
 
     #[test]
-    fn sinks_can_move_to_a_blocking_thread() {
-        fn assert_send<T: Send>() {}
-        assert_send::<Sinks>();
+    fn sinks_can_be_shared_between_tasks() {
+        fn assert_shared<T: Send + Sync>() {}
+        assert_shared::<Sinks>();
     }
 }

@@ -28,9 +28,12 @@ impl StdoutSink {
 /// Writes one line per delta to `out` and flushes it.
 pub fn write_lines<W: Write>(out: &mut W, deltas: &[Delta]) -> io::Result<()> {
     let mut buf = BufWriter::with_capacity(64 * 1024, out);
+    let mut line = String::new();
     for delta in deltas {
-        buf.write_all(delta.to_line().as_bytes())?;
-        buf.write_all(b"\n")?;
+        line.clear();
+        delta.push_line(&mut line);
+        line.push('\n');
+        buf.write_all(line.as_bytes())?;
     }
     // Flushes the buffer and then `out` itself.
     buf.flush()

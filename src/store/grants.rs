@@ -8,8 +8,8 @@ use rusqlite::{OptionalExtension, params};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::{Context, Store, StoreError};
+use crate::delta::utc_millis;
 use crate::okta::auth::{Grant, GrantStore};
-use crate::sink::utc_millis;
 
 impl Store {
     pub fn grant(&self, org: &str, client_id: &str) -> Result<Option<Grant>, StoreError> {

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::sink::Delta;
+use crate::delta::Delta;
 
 /// A row in `runs`, from [`Store::begin_run`](super::Store::begin_run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -47,7 +47,9 @@ pub struct StreamStatus {
     pub last_success_at: Option<String>,
     /// The latest run, finished or not; its `error` is set if it failed.
     pub last_run: Option<RunStatus>,
-    /// Records committed over all runs of this stream.
+    /// Runs that failed since the last success.
+    pub failures: u64,
+    /// Records committed over all runs of this stream (pruned runs included).
     pub total_records: u64,
 }
 
@@ -63,7 +65,7 @@ pub struct RunStatus {
     pub error: Option<String>,
 }
 
-/// Row counts of the mirror tables.
+/// Row counts of the mirror tables (users not deleted in Okta).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct MirrorCounts {
     pub users: u64,

@@ -95,6 +95,7 @@ async fn stdout_carries_only_ndjson_envelopes() {
             keys,
             ["data", "emitted_at", "id", "op", "stream", "version"]
         );
+        assert_eq!(line["op"], "upsert", "{line}");
     }
     assert!(
         !String::from_utf8_lossy(&out.stderr).is_empty(),

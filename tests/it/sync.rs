@@ -38,18 +38,19 @@ pub async fn sync_all(
 ) -> anyhow::Result<Vec<RunSummary>> {
     let engine = Engine::open(client.clone(), settings)?;
     let (_keep, shutdown) = watch::channel(false);
-    let mut out = Vec::new();
-    for stream in ["new_users", "updated_users", "system_log"] {
-        out.push(engine.run_once(stream, &shutdown).await?);
-    }
+    let mut out = engine
+        .run_streams(&["new_users", "updated_users"], &shutdown)
+        .await?;
+    out.push(engine.run_once("system_log", &shutdown).await?);
     Ok(out)
 }
 
-/// The mirror's users as `(id, last_updated)` and its System Log uuids, sorted.
+/// The mirror's users (those not deleted in Okta) as `(id, last_updated)` and its System Log
+/// uuids, sorted.
 pub fn mirror(state: &Path) -> (Vec<(String, String)>, Vec<String>) {
     let db = rusqlite::Connection::open(state).unwrap();
     let mut users: Vec<(String, String)> = db
-        .prepare("SELECT id, last_updated FROM users ORDER BY id")
+        .prepare("SELECT id, last_updated FROM users WHERE deleted_at IS NULL ORDER BY id")
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .unwrap()
@@ -170,9 +171,21 @@ async fn a_full_backfill_equals_the_simulators_truth_in_every_sink() {
         "no duplicate without a crash"
     );
     let first = &lines[0];
-    for field in ["stream", "id", "version", "emitted_at", "data"] {
+    for field in ["stream", "op", "id", "version", "emitted_at", "data"] {
         assert!(first.get(field).is_some(), "envelope has {field}: {first}");
     }
+    let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
+    let plan: String = db
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT uuid FROM system_log WHERE actor_id = '00u1' ORDER BY published",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(
+        plan.contains("system_log_actor_id"),
+        "the actor index is back after the backfill: {plan}"
+    );
 }
 
 #[tokio::test]

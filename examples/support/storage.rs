@@ -1,0 +1,212 @@
+//! For bench_sync: the storage floor (the same raw events inserted with bare rusqlite into a rowid
+//! table without a secondary index, 10,000 rows per transaction, WAL), the CPU time this process
+//! used, a sampler of a run's progress, and timed queries against the mirror.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use oktasync::okta::link;
+use oktasync::poll::Engine;
+use serde_json::value::RawValue;
+
+/// Fetches every page from `first` (untimed) and inserts each raw event as one row; returns the
+/// time spent inserting and committing only, and the rows inserted.
+pub async fn storage_floor(
+    first: String,
+    token: &str,
+    db: &Path,
+) -> anyhow::Result<(Duration, usize)> {
+    let conn = rusqlite::Connection::open(db)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.execute(
+        "CREATE TABLE events (id INTEGER PRIMARY KEY, data TEXT NOT NULL)",
+        [],
+    )?;
+    let http = reqwest::Client::new();
+    let (mut spent, mut rows, mut in_tx) = (Duration::ZERO, 0, 0);
+    let mut next = Some(first);
+    conn.execute_batch("BEGIN")?;
+    while let Some(url) = next.take() {
+        let response = http
+            .get(&url)
+            .header("Authorization", format!("SSWS {token}"))
+            .send()
+            .await?;
+        let links: Vec<String> = response
+            .headers()
+            .get_all("link")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect();
+        next = link::find_rel(links.iter().map(String::as_str), "next").map(str::to_owned);
+        let body = response.bytes().await?;
+        let items: Vec<&RawValue> = serde_json::from_slice(&body)?;
+        if items.is_empty() {
+            break;
+        }
+        let started = Instant::now();
+        let mut insert = conn.prepare_cached("INSERT INTO events (data) VALUES (?1)")?;
+        for item in &items {
+            insert.execute([item.get()])?;
+            in_tx += 1;
+            if in_tx == 10_000 {
+                conn.execute_batch("COMMIT; BEGIN")?;
+                in_tx = 0;
+            }
+        }
+        rows += items.len();
+        spent += started.elapsed();
+    }
+    let started = Instant::now();
+    conn.execute_batch("COMMIT")?;
+    Ok((spent + started.elapsed(), rows))
+}
+
+/// CPU time (user + system) this process has used so far.
+pub fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<u64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|f| f.parse().ok())
+        .collect();
+    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+}
+
+/// CPU time per thread name (user + system), largest first.
+pub fn cpu_by_thread() -> Vec<(String, Duration)> {
+    let mut out: Vec<(String, Duration)> = Vec::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let name = stat
+            .split_once('(')
+            .and_then(|(_, rest)| rest.rsplit_once(')'))
+            .map_or("?", |(name, _)| name)
+            .to_owned();
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let ticks: u64 = after
+            .split_whitespace()
+            .skip(11)
+            .take(2)
+            .filter_map(|f| f.parse::<u64>().ok())
+            .sum();
+        let cpu = Duration::from_millis(ticks * 10);
+        match out.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, d)) => *d += cpu,
+            None => out.push((name, cpu)),
+        }
+    }
+    out.sort_by_key(|(_, cpu)| std::cmp::Reverse(*cpu));
+    out
+}
+
+/// Resets this process's peak RSS (VmHWM) to its current RSS, so a later reading is the peak of
+/// what ran in between (Linux 4.0 and later).
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The 1-minute load average: how busy the machine was.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Records how many records `stream` has committed, every 10 ms, until aborted.
+pub fn sample(
+    engine: &Engine,
+    stream: &'static str,
+) -> tokio::task::JoinHandle<Vec<(Duration, u64)>> {
+    let engine = engine.clone();
+    let started = Instant::now();
+    tokio::spawn(async move {
+        let mut out = vec![(Duration::ZERO, 0)];
+        loop {
+            let records = engine.activity().get(stream).records;
+            if out.last().is_none_or(|(_, r)| *r != records) {
+                out.push((started.elapsed(), records));
+            }
+            if records > 0 && !engine.activity().get(stream).running {
+                return out;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+}
+
+/// Milliseconds per 1,000 rows over the first and the last 10 % of `total` rows.
+pub fn first_and_last_tenth(samples: &[(Duration, u64)], total: u64) -> (f64, f64) {
+    let at = |rows: u64| samples.iter().find(|(_, r)| *r >= rows).copied();
+    let cost = |from: (Duration, u64), to: (Duration, u64)| {
+        let rows = (to.1 - from.1).max(1) as f64;
+        (to.0 - from.0).as_secs_f64() * 1000.0 / (rows / 1000.0)
+    };
+    let first = at(total / 10).map_or(f64::NAN, |t| cost((Duration::ZERO, 0), t));
+    let last = match (at(total * 9 / 10), at(total)) {
+        (Some(a), Some(b)) => cost(a, b),
+        _ => f64::NAN,
+    };
+    (first, last)
+}
+
+/// Milliseconds per 1,000 rows over each tenth of `total` rows.
+pub fn tenths(samples: &[(Duration, u64)], total: u64) -> Vec<f64> {
+    let at = |rows: u64| samples.iter().find(|(_, r)| *r >= rows).copied();
+    (0..10)
+        .map(|i| match (at(total * i / 10), at(total * (i + 1) / 10)) {
+            (Some(a), Some(b)) => {
+                let rows = (b.1 - a.1).max(1) as f64;
+                (b.0 - a.0).as_secs_f64() * 1000.0 / (rows / 1000.0)
+            }
+            _ => f64::NAN,
+        })
+        .collect()
+}
+
+/// Runs each query once to warm up, then times a second run; prints the milliseconds.
+pub fn time_queries(db: &Path) -> anyhow::Result<()> {
+    let conn = rusqlite::Connection::open(db)?;
+    let actor: String = conn.query_row(
+        "SELECT actor_id FROM system_log WHERE actor_id LIKE '00u%' LIMIT 1 OFFSET 5000",
+        [],
+        |r| r.get(0),
+    )?;
+    let (login, email): (String, String) = conn.query_row(
+        "SELECT login, email FROM users LIMIT 1 OFFSET 5000",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let queries = [
+        ("events in one hour", "SELECT count(*) FROM system_log WHERE published >= strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 days') AND published < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-3 days', '+1 hour')".to_owned()),
+        ("latest 100 of one type", "SELECT uuid FROM system_log WHERE event_type = 'user.session.start' ORDER BY published DESC LIMIT 100".to_owned()),
+        ("latest 100 of one actor", format!("SELECT uuid FROM system_log WHERE actor_id = '{actor}' ORDER BY published DESC LIMIT 100")),
+        ("failed sign-ins last day", "SELECT count(*) FROM failed_sign_ins_last_day".to_owned()),
+        ("events by type last day", "SELECT count(*) FROM events_by_type_last_day".to_owned()),
+        ("user by login", format!("SELECT id FROM users WHERE login = '{login}'")),
+        ("user by email", format!("SELECT id FROM users WHERE email = '{email}'")),
+        ("users by status", "SELECT count(*) FROM users WHERE status = 'SUSPENDED'".to_owned()),
+        ("active users", "SELECT count(*) FROM active_users".to_owned()),
+    ];
+    for (name, sql) in queries {
+        let run = || -> anyhow::Result<usize> {
+            let mut stmt = conn.prepare(&sql)?;
+            Ok(stmt.query_map([], |_| Ok(()))?.count())
+        };
+        run()?;
+        let started = Instant::now();
+        run()?;
+        println!(
+            "  query {name}: {:.2} ms",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,251 @@
+//! The page pipeline of one run. A fetch task reads pages ahead and parses each object once; the
+//! committer gathers them into groups (up to [`GROUP_ROWS`] rows, [`GROUP_BYTES`] bytes or about
+//! [`GROUP_AGE`], or until the scan has caught up) and commits each group while the next pages are already being
+//! fetched: the writer plans the deltas, every sink writes them at the same time as the writer
+//! writes the rows, and the transaction commits only once every sink has them durable.
+//!
+//! On shutdown the group in hand is committed and the run stops. A sink still stuck
+//! [`STUCK_GRACE`] after shutdown is abandoned: the group rolls back and no cursor moves.
+
+use std::time::Duration;
+
+use serde_json::value::RawValue;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use url::Url;
+
+use super::records::Records;
+use super::{Run, Shutdown, stopped};
+use crate::okta::{Page, Pages};
+
+/// A group closes at this many rows...
+pub const GROUP_ROWS: usize = 10_000;
+/// ...or this many bytes of Okta objects (memory stays bounded whatever their size)...
+pub const GROUP_BYTES: usize = 4 << 20;
+/// ...or this long after its first page arrived, whichever comes first.
+pub const GROUP_AGE: Duration = Duration::from_secs(1);
+/// How long a sink may still take after shutdown before its write is abandoned.
+pub const STUCK_GRACE: Duration = Duration::from_secs(5);
+/// Bytes of pages fetched and parsed ahead of the committer: about a group, so the next group is
+/// ready when the current one has committed.
+const AHEAD_BYTES: usize = GROUP_BYTES;
+
+/// Parses a page's objects.
+pub(super) type Parse = fn(Vec<Box<RawValue>>) -> anyhow::Result<Records>;
+
+/// One page, parsed, as the fetch task hands it on.
+#[derive(Debug)]
+pub(super) struct Fetched {
+    pub records: Records,
+    /// Bytes of the page's objects.
+    pub bytes: usize,
+    pub next: Option<Url>,
+    /// The scan ends with this page (no `next`, or an empty System Log page: caught up).
+    pub last: bool,
+    /// Counts the page against [`AHEAD_BYTES`] until the committer takes it.
+    _ahead: OwnedSemaphorePermit,
+}
+
+/// How the pages of a run move its cursors.
+pub(super) trait Scan: Send {
+    /// Moves the cursors past `page`; returns the newest record time passed, for progress.
+    fn advance(&mut self, page: &Fetched) -> Option<String>;
+    /// The cursors to store with the pages advanced so far.
+    fn cursors(&self) -> anyhow::Result<Vec<(&'static str, String)>>;
+
+    /// The bytes of Okta objects at which a group closes.
+    fn group_bytes(&self) -> usize {
+        GROUP_BYTES
+    }
+}
+
+/// Reads pages ahead of the committer; dropping it stops the fetch task.
+pub(super) struct Fetcher {
+    rx: mpsc::Receiver<anyhow::Result<Fetched>>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Fetcher {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Starts fetching: `first` (already fetched) if given, then `pages` until the last page.
+/// With `until_empty`, an empty page is the last (a System Log polling query never ends).
+pub(super) fn fetch_ahead(
+    mut pages: Pages,
+    first: Option<Page>,
+    parse: Parse,
+    until_empty: bool,
+) -> Fetcher {
+    let (tx, rx) = mpsc::channel(256);
+    let ahead = Arc::new(Semaphore::new(AHEAD_BYTES >> 10));
+    let task = tokio::spawn(async move {
+        let mut first = first;
+        loop {
+            let page = match first.take() {
+                Some(p) => p,
+                None => match pages.next_page().await {
+                    Ok(Some(p)) => p,
+                    Ok(None) => break,
+                    Err(e) => {
+                        let _ = tx.send(Err(e.into())).await;
+                        break;
+                    }
+                },
+            };
+            let last = page.next.is_none() || (until_empty && page.items.is_empty());
+            let bytes: usize = page.items.iter().map(|i| i.get().len()).sum();
+            let kib = u32::try_from(bytes >> 10)
+                .unwrap_or(u32::MAX)
+                .min((AHEAD_BYTES >> 10) as u32);
+            let Ok(permit) = ahead.clone().acquire_many_owned(kib).await else {
+                break;
+            };
+            let fetched = parse(page.items).map(|records| Fetched {
+                records,
+                bytes,
+                next: page.next,
+                last,
+                _ahead: permit,
+            });
+            let failed = fetched.is_err();
+            if tx.send(fetched).await.is_err() || failed || last {
+                break;
+            }
+        }
+    });
+    Fetcher { rx, task }
+}
+
+/// How a run's scan ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Ended {
+    /// The last page was committed.
+    CaughtUp,
+    /// Shutdown stopped it at a group boundary.
+    Stopped,
+}
+
+/// The pages of a group, gathered.
+struct Group {
+    pages: Vec<Records>,
+    rows: usize,
+    bytes: usize,
+    positions: Vec<Option<String>>,
+    last: bool,
+}
+
+impl Group {
+    fn add(&mut self, page: Fetched, scan: &mut dyn Scan) {
+        self.positions.push(scan.advance(&page));
+        self.rows += page.records.len();
+        self.bytes += page.bytes;
+        self.last = page.last;
+        self.pages.push(page.records);
+    }
+}
+
+/// Commits the fetcher's pages group by group until the scan ends, shutdown, or an error
+/// (after committing the pages that arrived before it).
+pub(super) async fn drive(
+    run: &mut Run,
+    mut fetcher: Fetcher,
+    scan: &mut dyn Scan,
+    shutdown: &Shutdown,
+) -> anyhow::Result<Ended> {
+    let mut shutdown = shutdown.clone();
+    loop {
+        let first = tokio::select! {
+            biased;
+            () = stopped(&mut shutdown) => return Ok(Ended::Stopped),
+            page = fetcher.rx.recv() => page,
+        };
+        let Some(first) = first else {
+            return Ok(Ended::CaughtUp);
+        };
+        let mut group = Group {
+            pages: Vec::new(),
+            rows: 0,
+            bytes: 0,
+            positions: Vec::new(),
+            last: false,
+        };
+        group.add(first?, scan);
+        let failed = gather(&mut fetcher, &mut group, scan, &mut shutdown).await;
+        run.commit_group(group.pages, scan.cursors()?, group.positions, &shutdown)
+            .await?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if group.last {
+            return Ok(Ended::CaughtUp);
+        }
+        if *shutdown.borrow() {
+            return Ok(Ended::Stopped);
+        }
+    }
+}
+
+/// Adds pages to `group` until it is full, old, last, or shutdown; returns a fetch error that
+/// ended it early.
+async fn gather(
+    fetcher: &mut Fetcher,
+    group: &mut Group,
+    scan: &mut dyn Scan,
+    shutdown: &mut Shutdown,
+) -> Option<anyhow::Error> {
+    let deadline = Instant::now() + GROUP_AGE;
+    let max_bytes = scan.group_bytes();
+    let full = |g: &Group| g.rows >= GROUP_ROWS || g.bytes >= max_bytes;
+    while !group.last && !full(group) && !*shutdown.borrow() {
+        let next = tokio::select! {
+            biased;
+            () = stopped(shutdown) => return None,
+            () = tokio::time::sleep_until(deadline) => return None,
+            page = fetcher.rx.recv() => page,
+        };
+        match next {
+            None => return None,
+            Some(Err(e)) => return Some(e),
+            Some(Ok(page)) => group.add(page, scan),
+        }
+    }
+    None
+}
+
+/// Resolves [`STUCK_GRACE`] after shutdown was first seen (by any run of the engine, so runs
+/// committing one after another share one deadline); never without shutdown.
+pub(super) fn grace(stopping: Arc<OnceLock<Instant>>, shutdown: &Shutdown) -> Grace {
+    let mut shutdown = shutdown.clone();
+    Box::pin(async move {
+        stopped(&mut shutdown).await;
+        let since = *stopping.get_or_init(Instant::now);
+        tokio::time::sleep_until(since + STUCK_GRACE).await;
+    })
+}
+
+/// The end of the grace after shutdown, see [`grace`].
+pub(super) type Grace = Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// `step`, unless the grace after shutdown ends first: then the group is abandoned (it rolls
+/// back and no cursor moves; a sink stuck in a write is left to it).
+pub(super) async fn within<T>(
+    step: impl Future<Output = T>,
+    grace: &mut Grace,
+) -> anyhow::Result<T> {
+    tokio::select! {
+        done = step => Ok(done),
+        () = grace.as_mut() => anyhow::bail!(
+            "a sink or the state database did not take the batch within {} s of shutdown, so \
+             the batch was abandoned; the cursor did not move and the next run delivers it again",
+            STUCK_GRACE.as_secs()
+        ),
+    }
+}

@@ -1,0 +1,117 @@
+//! WAL checkpoints off the commit path: the writing connection never checkpoints itself
+//! (`wal_autocheckpoint = 0`); after each commit it nudges this thread, which copies committed
+//! pages into the database file with a connection of its own (`PASSIVE`: it never blocks the
+//! writer). A WAL can only restart from its beginning once everything in it was copied, which a
+//! writer that never pauses would never see: so once the WAL holds more than [`SETTLE_FRAMES`],
+//! the writer waits, before its next transaction, for the checkpoint already under way to finish
+//! the little that is left, and the WAL starts over.
+
+use std::path::Path;
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+/// WAL frames (16 KiB pages) after which the writer lets a checkpoint complete: 64 MiB.
+pub(super) const SETTLE_FRAMES: i64 = 4096;
+
+/// What the last checkpoint found: frames in the WAL, frames copied, and how many ran.
+#[derive(Debug, Default, Clone, Copy)]
+struct Progress {
+    runs: u64,
+    log: i64,
+    copied: i64,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    progress: Mutex<Progress>,
+    changed: Condvar,
+}
+
+/// Keeps the WAL of one database file short, from a thread of its own.
+#[derive(Debug)]
+pub(super) struct Checkpointer {
+    nudges: SyncSender<()>,
+    shared: Arc<Shared>,
+}
+
+impl Checkpointer {
+    /// Starts the checkpoint thread for the database at `path`; `None` if it cannot open it
+    /// (the writer then checkpoints as SQLite does by default).
+    pub(super) fn spawn(path: &Path) -> Option<Checkpointer> {
+        let conn = Connection::open(path).ok()?;
+        conn.busy_timeout(Duration::from_secs(1)).ok()?;
+        let (nudges, rx) = mpsc::sync_channel(1);
+        let shared = Arc::new(Shared::default());
+        let theirs = shared.clone();
+        std::thread::Builder::new()
+            .name("oktasync-checkpoint".into())
+            .spawn(move || run(&conn, &rx, &theirs))
+            .ok()?;
+        Some(Checkpointer { nudges, shared })
+    }
+
+    /// A commit happened: checkpoint soon. Never blocks.
+    pub(super) fn nudge(&self) {
+        match self.nudges.try_send(()) {
+            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
+        }
+    }
+
+    /// Before a write transaction: if the WAL has grown past [`SETTLE_FRAMES`], waits (a few
+    /// rounds at most) until a checkpoint has copied all of it, so the transaction restarts it.
+    pub(super) fn settle(&self) {
+        for _ in 0..4 {
+            let before = self.progress();
+            if before.log < SETTLE_FRAMES || before.copied >= before.log {
+                return;
+            }
+            self.nudge();
+            let guard = self
+                .shared
+                .progress
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            let waited =
+                self.shared
+                    .changed
+                    .wait_timeout_while(guard, Duration::from_secs(5), |p| p.runs == before.runs);
+            if waited.is_err() {
+                return;
+            }
+        }
+    }
+
+    fn progress(&self) -> Progress {
+        *self
+            .shared
+            .progress
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Checkpoints once per burst of nudges until the writer goes away.
+fn run(conn: &Connection, nudges: &Receiver<()>, shared: &Shared) {
+    while nudges.recv().is_ok() {
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+            Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        let (log, copied) = match done {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::debug!(error = %e, "WAL checkpoint did not run; retrying after the next commit");
+                (0, 0)
+            }
+        };
+        let mut progress = shared.progress.lock().unwrap_or_else(|p| p.into_inner());
+        *progress = Progress {
+            runs: progress.runs + 1,
+            log,
+            copied,
+        };
+        shared.changed.notify_all();
+    }
+}
