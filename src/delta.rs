@@ -27,6 +27,10 @@ pub enum Op {
     Upsert,
     /// The object was deleted in Okta: `data` says how that was learnt.
     Delete,
+    /// A membership or assignment appeared since the last sync.
+    Add,
+    /// A membership or assignment went away.
+    Remove,
 }
 
 impl Op {
@@ -34,6 +38,8 @@ impl Op {
         match self {
             Op::Upsert => "upsert",
             Op::Delete => "delete",
+            Op::Add => "add",
+            Op::Remove => "remove",
         }
     }
 }
@@ -70,6 +76,12 @@ impl Delta {
         }
     }
 
+    /// The same delta with another [`Op`].
+    pub fn with_op(mut self, op: Op) -> Delta {
+        self.op = op;
+        self
+    }
+
     /// A tombstone emitted now for user `id`, deleted by `deleted_at` as `via` showed (an event
     /// uuid, or `reconcile`).
     pub fn user_deleted(id: &str, deleted_at: &str, via: &str) -> Delta {
@@ -83,10 +95,7 @@ impl Delta {
         data.push('}');
         let data = RawValue::from_string(data)
             .unwrap_or_else(|e| unreachable!("escaped strings make valid JSON: {e}"));
-        Delta {
-            op: Op::Delete,
-            ..Delta::new(stream::UPDATED_USERS, id, deleted_at, data)
-        }
+        Delta::new(stream::UPDATED_USERS, id, deleted_at, data).with_op(Op::Delete)
     }
 
     /// `{"stream":…,"op":…,"id":…,"version":…,"emitted_at":…,"data":<raw>}` with keys in that

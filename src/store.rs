@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::Utc;
-use rusqlite::{Connection, ErrorCode, OpenFlags, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::{
+    Connection, ErrorCode, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior,
+};
 
 use crate::delta::{Delta, stream, utc_millis};
 
@@ -220,10 +222,7 @@ impl Store {
     /// without one) count as not yet emitted, so the next run emits them again.
     pub fn reset_cursor(&mut self, stream: &str, value: Option<&str>) -> Result<(), StoreError> {
         let now = utc_millis(Utc::now());
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("begin a transaction")?;
+        let tx = self.write_tx()?;
         match value {
             Some(v) => put_cursor(&tx, stream, v, &now)?,
             None => tx
@@ -249,11 +248,15 @@ impl Store {
     /// Takes the write lock and lets it go (`BEGIN IMMEDIATE; ROLLBACK`): proof that the
     /// database still answers a write, for readiness checks.
     pub fn check_writable(&mut self) -> Result<(), StoreError> {
+        self.write_tx()?.rollback().ctx("roll back the write check")
+    }
+
+    /// A write transaction that takes the write lock up front, so it waits (up to the busy
+    /// timeout) instead of failing when another connection is writing.
+    fn write_tx(&mut self) -> Result<Transaction<'_>, StoreError> {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("begin a transaction")?
-            .rollback()
-            .ctx("roll back the write check")
+            .ctx("begin a transaction")
     }
 
     /// True when every commit is on disk before it returns (`synchronous=FULL` or more).
@@ -343,6 +346,20 @@ fn put_cursor(conn: &Connection, stream: &str, value: &str, now: &str) -> Result
     .and_then(|mut s| s.execute(rusqlite::params![stream, value, now]))
     .map(drop)
     .ctx("store a cursor")
+}
+
+/// Writes deltas that came without their columns to the mirror tables in `tx`, parsing each.
+fn mirror_rows<'a>(
+    tx: &Transaction<'_>,
+    deltas: impl IntoIterator<Item = &'a Delta>,
+    synced_at: &str,
+) -> Result<(), StoreError> {
+    let deltas: Vec<&Delta> = deltas.into_iter().collect();
+    let columns = deltas
+        .iter()
+        .map(|d| Columns::of(d))
+        .collect::<Result<Vec<_>, _>>()?;
+    mirror::write(tx, deltas.iter().copied().zip(&columns), synced_at)
 }
 
 /// A counter column as u64 (counters are never negative).

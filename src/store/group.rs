@@ -7,7 +7,7 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::checkpoint::Checkpointer;
 use super::columns::Columns;
-use super::{Context, RunId, Store, StoreError, mirror, put_cursor, sql_int};
+use super::{Context, RunId, Store, StoreError, mirror, mirror_rows, put_cursor, sql_int};
 use crate::delta::{Delta, utc_millis};
 
 /// What the users streams have emitted for one user (a row of `user_state`).
@@ -151,11 +151,7 @@ impl GroupTx<'_> {
 
     /// Writes deltas that came without their columns to the mirror tables, parsing them here.
     pub fn mirror_deltas(&self, deltas: &[Delta]) -> Result<(), StoreError> {
-        let columns = deltas
-            .iter()
-            .map(Columns::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.mirror(deltas.iter().zip(&columns))
+        mirror_rows(&self.tx, deltas, &self.now)
     }
 
     pub fn put_cursor(&self, stream: &str, value: &str) -> Result<(), StoreError> {
