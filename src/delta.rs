@@ -103,10 +103,7 @@ impl Delta {
         data.push('}');
         let data = RawValue::from_string(data)
             .unwrap_or_else(|e| unreachable!("escaped strings make valid JSON: {e}"));
-        Delta {
-            op: Op::Delete,
-            ..Delta::new(stream::UPDATED_USERS, id, deleted_at, data)
-        }
+        Delta::new(stream::UPDATED_USERS, id, deleted_at, data).with_op(Op::Delete)
     }
 
     /// `{"stream":…,"op":…,"id":…,"version":…,"emitted_at":…,"data":<raw>}` with keys in that

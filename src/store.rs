@@ -272,7 +272,8 @@ impl Store {
         tx.commit().ctx("commit the cursor reset")
     }
 
-    /// Begins a transaction that takes the write lock up front.
+    /// A write transaction that takes the write lock up front, so it waits (up to the busy
+    /// timeout) instead of failing when another connection is writing.
     fn write_tx(&mut self) -> Result<Transaction<'_>, StoreError> {
         self.conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -282,11 +283,7 @@ impl Store {
     /// Takes the write lock and lets it go (`BEGIN IMMEDIATE; ROLLBACK`): proof that the
     /// database still answers a write, for readiness checks.
     pub fn check_writable(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .ctx("begin a transaction")?
-            .rollback()
-            .ctx("roll back the write check")
+        self.write_tx()?.rollback().ctx("roll back the write check")
     }
 
     /// True when every commit is on disk before it returns (`synchronous=FULL` or more).

@@ -7,7 +7,9 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
 use super::checkpoint::Checkpointer;
 use super::columns::Columns;
-use super::{Context, Mark, RunId, Store, StoreError, directory, mirror, put_cursor, sql_int};
+use super::{
+    Context, Mark, RunId, Store, StoreError, directory, mirror, mirror_rows, put_cursor, sql_int,
+};
 use crate::delta::{Delta, utc_millis};
 
 /// What the users streams have emitted for one user (a row of `user_state`).
@@ -151,16 +153,12 @@ impl GroupTx<'_> {
 
     /// Writes deltas that came without their columns to the mirror tables, parsing them here.
     pub fn mirror_deltas(&self, deltas: &[Delta]) -> Result<(), StoreError> {
-        let columns = deltas
-            .iter()
-            .map(Columns::of)
-            .collect::<Result<Vec<_>, _>>()?;
-        self.mirror(deltas.iter().zip(&columns))
+        mirror_rows(&self.tx, deltas, &self.now)
     }
 
     /// As [`GroupTx::mirror_deltas`], for deltas picked out of a page.
     pub fn mirror_delta_refs(&self, deltas: &[&Delta]) -> Result<(), StoreError> {
-        super::mirror_rows(&self.tx, deltas.iter().copied(), &self.now)
+        mirror_rows(&self.tx, deltas.iter().copied(), &self.now)
     }
 
     /// Applies the bookkeeping marks a directory page commits with its rows.

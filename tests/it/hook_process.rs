@@ -235,9 +235,11 @@ async fn run_with_hook_listen_serves_the_receiver_and_metrics_on_one_listener_an
     let refusal = daemon.wait_for(|l| l["message"] == "event hook request refused");
     assert_eq!(refusal["status"], 401);
     assert_eq!(post(&url, Some(SECRET), body).await.0, 200);
-    assert_eq!(
-        mirror_events(&state),
-        [("u-daemon-1".to_owned(), "event_hook".to_owned())]
+    // The daemon's own system_log poller may have mirrored the simulator's recent events too.
+    let events = mirror_events(&state);
+    assert!(
+        events.contains(&("u-daemon-1".to_owned(), "event_hook".to_owned())),
+        "the delivered event is mirrored as received by the hook: {events:?}"
     );
     let metrics = reqwest::get(format!("{}/metrics", daemon.base))
         .await
