@@ -31,7 +31,7 @@ mod tls;
 pub use inbox::{Outputs, Workers};
 
 use crate::config::{HookSettings, SyncSettings};
-use crate::sink::{Rotation, SinkSpec, Sinks};
+use crate::sink::Sinks;
 use crate::store::Store;
 
 /// Deliveries handled at once, at most; more are answered 503 (Okta retries once).
@@ -99,14 +99,6 @@ pub fn health_router() -> Router {
 
 /// The state database (locked for this process) and the sinks of `settings`, for `hook serve`.
 pub fn open_outputs(settings: &SyncSettings) -> anyhow::Result<(Outputs, std::fs::File)> {
-    let specs = settings
-        .sink_specs()
-        .iter()
-        .map(|s| {
-            s.parse::<SinkSpec>()
-                .with_context(|| format!("sync.sinks: {s:?}"))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
     let lock = crate::store::lock_state(&settings.state)?;
     let store = Store::open(&settings.state).with_context(|| {
         format!(
@@ -114,11 +106,7 @@ pub fn open_outputs(settings: &SyncSettings) -> anyhow::Result<(Outputs, std::fs
             settings.state.display()
         )
     })?;
-    let rotation = Rotation {
-        max_bytes: settings.rotate_bytes,
-        daily: settings.rotate_daily,
-    };
-    let sinks = Sinks::open(&specs, &settings.state, rotation).context("cannot open the sinks")?;
+    let (sinks, specs) = Sinks::configured(settings)?;
     let outputs = Outputs {
         mirror_in_state: sinks.mirrors_state(),
         store: Arc::new(Mutex::new(store)),

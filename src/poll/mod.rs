@@ -13,7 +13,7 @@ use crate::config::{PollerSettings, SyncSettings};
 use crate::delta::stream;
 use crate::metrics;
 use crate::okta::OktaClient;
-use crate::sink::{Rotation, SinkError, SinkSpec, Sinks};
+use crate::sink::{SinkError, Sinks};
 use crate::store::{Store, is_directory};
 
 pub mod activity;
@@ -90,14 +90,6 @@ pub struct Engine {
 impl Engine {
     /// Opens the state database and every sink named in `settings`.
     pub fn open(client: OktaClient, settings: SyncSettings) -> anyhow::Result<Engine> {
-        let specs = settings
-            .sink_specs()
-            .iter()
-            .map(|s| {
-                s.parse::<SinkSpec>()
-                    .with_context(|| format!("sync.sinks: {s:?}"))
-            })
-            .collect::<anyhow::Result<Vec<_>>>()?;
         let lock = crate::store::lock_state(&settings.state)?;
         let store = Store::open_writer(&settings.state).with_context(|| {
             format!(
@@ -105,12 +97,7 @@ impl Engine {
                 settings.state.display()
             )
         })?;
-        let rotation = Rotation {
-            max_bytes: settings.rotate_bytes,
-            daily: settings.rotate_daily,
-        };
-        let sinks =
-            Sinks::open(&specs, &settings.state, rotation).context("cannot open the sinks")?;
+        let (sinks, specs) = Sinks::configured(&settings)?;
         let sink_names: Vec<String> = specs.iter().map(ToString::to_string).collect();
         let activity = restore_activity(&store, &settings, &sink_names)?;
         Ok(Engine {

@@ -115,6 +115,29 @@ pub struct Sinks {
 }
 
 impl Sinks {
+    /// Opens the sinks `settings` names (or its default, a mirror in the state database), with
+    /// its rotation, and returns them with their specs.
+    pub fn configured(
+        settings: &crate::config::SyncSettings,
+    ) -> anyhow::Result<(Sinks, Vec<SinkSpec>)> {
+        use anyhow::Context as _;
+        let specs = settings
+            .sink_specs()
+            .iter()
+            .map(|s| {
+                s.parse::<SinkSpec>()
+                    .with_context(|| format!("sync.sinks: {s:?}"))
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?;
+        let rotation = Rotation {
+            max_bytes: settings.rotate_bytes,
+            daily: settings.rotate_daily,
+        };
+        let sinks =
+            Sinks::open(&specs, &settings.state, rotation).context("cannot open the sinks")?;
+        Ok((sinks, specs))
+    }
+
     /// Opens every sink. A `sqlite:` spec naming the state database is not opened a second time:
     /// [`Sinks::mirrors_state`] reports it, and the caller mirrors rows in its cursor transaction.
     pub fn open(
