@@ -36,25 +36,7 @@ page_size = 25
 
 /// `oktasync ARGS` against `sim` with `config`, state and NDJSON in `dir`.
 fn oktasync(sim: &Sim, dir: &Path, config: &str, args: &[&str]) -> Command {
-    std::fs::write(dir.join("oktasync.toml"), config).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oktasync"));
-    cmd.args(args)
-        .arg("--config")
-        .arg(dir.join("oktasync.toml"))
-        .env("OKTA_DOMAIN", &sim.base_url)
-        .env("OKTA_API_TOKEN", &sim.token)
-        .env("OKTASYNC_STATE", dir.join("state.db"))
-        .env(
-            "OKTASYNC_SINKS",
-            format!(
-                "sqlite:{},file:{}",
-                dir.join("state.db").display(),
-                dir.join("out.ndjson").display()
-            ),
-        )
-        .env("RUST_LOG", "oktasync=warn")
-        .stdin(Stdio::null());
-    cmd
+    crate::process::oktasync_with(sim, dir, config, args)
 }
 
 /// A small deterministic generator for kill points and writes.

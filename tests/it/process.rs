@@ -26,7 +26,12 @@ schedule = "*/1 * * * * *"
 
 /// `oktasync ARGS` against `sim`, with state and sinks in `dir`.
 fn oktasync(sim: &Sim, dir: &Path, args: &[&str]) -> Command {
-    std::fs::write(dir.join("oktasync.toml"), CONFIG).unwrap();
+    oktasync_with(sim, dir, CONFIG, args)
+}
+
+/// `oktasync ARGS` against `sim` with `config`, state and NDJSON (and a mirror) in `dir`.
+pub fn oktasync_with(sim: &Sim, dir: &Path, config: &str, args: &[&str]) -> Command {
+    std::fs::write(dir.join("oktasync.toml"), config).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_oktasync"));
     cmd.args(args)
         .arg("--config")
