@@ -26,6 +26,7 @@ mod mirror;
 mod runs;
 mod types;
 mod upkeep;
+pub use upkeep::BackfillIndexes;
 
 use checkpoint::Checkpointer;
 pub use columns::{Columns, EventColumns, Id, Outcome, Profile, UserColumns};

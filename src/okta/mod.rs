@@ -13,5 +13,5 @@ mod request;
 
 pub use client::{ClientOptions, OktaClient, Response, Stats};
 pub use error::{ApiError, OAuthError, OktaError};
-pub use pages::{Page, Pages};
+pub use pages::{Page, Pages, Unparsed};
 pub use request::{Part, PartContent, Request, RetryPolicy, Upload};

@@ -59,6 +59,15 @@ impl OktaClient {
 impl Pages {
     /// Fetches the next page, or `None` once the previous page had no `next` link.
     pub async fn next_page(&mut self) -> Result<Option<Page>, OktaError> {
+        match self.next_unparsed().await? {
+            Some(page) => page.parse().map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// As [`Pages::next_page`], leaving the body to be split into items later (by
+    /// [`Unparsed::parse`]), so the following request need not wait for it.
+    pub async fn next_unparsed(&mut self) -> Result<Option<Unparsed>, OktaError> {
         let Some(url) = self.next.take() else {
             return Ok(None);
         };
@@ -80,18 +89,78 @@ impl Pages {
             }
             None => None,
         };
-        let items: Vec<Box<RawValue>> =
-            serde_json::from_slice(&response.body).map_err(|e| OktaError::Decode {
-                method: "GET".into(),
-                path,
-                detail: format!("expected a JSON array: {e}"),
-                request_id: response.request_id.clone().unwrap_or_default(),
-            })?;
         self.next = next.clone();
-        Ok(Some(Page {
-            items,
+        Ok(Some(Unparsed {
+            body: response.body,
             next,
             request_id: response.request_id,
+            path,
         }))
+    }
+}
+
+/// A page as received, its body not yet split into items.
+#[derive(Debug)]
+pub struct Unparsed {
+    pub body: Vec<u8>,
+    pub next: Option<Url>,
+    pub request_id: Option<String>,
+    path: String,
+}
+
+impl Unparsed {
+    /// Whether the body is an empty JSON array (a System Log polling query has caught up).
+    pub fn is_empty(&self) -> bool {
+        let text = self.body.trim_ascii();
+        text.first() == Some(&b'[')
+            && text.last() == Some(&b']')
+            && text[1..text.len() - 1].trim_ascii().is_empty()
+    }
+
+    /// Splits the body into its items.
+    pub fn parse(self) -> Result<Page, OktaError> {
+        let items: Vec<Box<RawValue>> =
+            serde_json::from_slice(&self.body).map_err(|e| OktaError::Decode {
+                method: "GET".into(),
+                path: self.path,
+                detail: format!("expected a JSON array: {e}"),
+                request_id: self.request_id.clone().unwrap_or_default(),
+            })?;
+        Ok(Page {
+            items,
+            next: self.next,
+            request_id: self.request_id,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unparsed(body: &str) -> Unparsed {
+        Unparsed {
+            body: body.as_bytes().to_vec(),
+            next: None,
+            request_id: None,
+            path: "/api/v1/logs".into(),
+        }
+    }
+
+    #[test]
+    fn only_an_empty_array_reads_as_an_empty_page() {
+        for empty in ["[]", " [ \n ] ", "[\r\n]\n"] {
+            assert!(unparsed(empty).is_empty(), "{empty:?}");
+        }
+        for not in ["[{}]", "[1]", "", "{}", "[ {\"a\": []} ]"] {
+            assert!(!unparsed(not).is_empty(), "{not:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_that_is_not_an_array_is_a_decode_error_naming_the_path() {
+        let err = unparsed("{\"a\":1}").parse().unwrap_err();
+        assert!(err.to_string().contains("/api/v1/logs"), "{err}");
+        assert_eq!(unparsed("[{\"a\":1},{}]").parse().unwrap().items.len(), 2);
     }
 }

@@ -96,13 +96,21 @@ pub(super) fn write(
     planned: &Planned,
 ) -> Result<(), StoreError> {
     if input.mirror {
-        let rows = deltas
+        let mut rows: Vec<_> = deltas
             .iter()
             .zip(&planned.columns)
-            .filter_map(|(d, c)| c.as_ref().map(|c| (d, c)));
+            .filter_map(|(d, c)| c.as_ref().map(|c| (d, c)))
+            .collect();
+        // Users in id order walk the id index once instead of landing all over it (the mirror
+        // keeps the newest version whatever the order); events keep their arrival order.
+        if rows.iter().all(|(_, c)| matches!(c, Columns::User(_))) {
+            rows.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        }
         tx.mirror(rows)?;
     }
-    for (id, state) in &planned.states {
+    let mut states: Vec<_> = planned.states.iter().collect();
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    for (id, state) in states {
         tx.put_user_state(id, state)?;
     }
     if let Some(at) = &input.plan.seen_at {

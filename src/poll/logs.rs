@@ -14,10 +14,12 @@ use super::plan::{
 use super::records::{self, Records};
 use super::{Run, Shutdown};
 use crate::delta::stream;
-use crate::okta::{OktaError, Page, Pages};
+use crate::okta::{OktaError, Pages, Unparsed};
+use crate::store::BackfillIndexes;
 
-/// A backlog older than this is a backfill: the actor index is dropped while it appends.
-const BACKFILL_BEHIND: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+/// A backlog older than this is a backfill: the mirror's random-order indexes are dropped while
+/// it runs (here the actor index; for the users streams, login and email).
+pub(super) const BACKFILL_BEHIND: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 struct LogScan {
     cursor: LogCursor,
@@ -77,10 +79,13 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         .any(|s| run.engine.poller(s).is_some());
     let backfill = is_backfill(&cursor);
     if backfill && run.engine.mirror_in_state {
-        run.engine.writer.call(|s| s.drop_actor_index()).await?;
+        run.engine
+            .writer
+            .call(|s| s.drop_backfill_indexes(BackfillIndexes::SystemLog))
+            .await?;
     }
     let (pages, first) = open_query(run, &mut cursor).await?;
-    let fetcher = pipeline::fetch_ahead(pages, first, records::events, true);
+    let fetcher = pipeline::fetch_ahead(pages, first, records::events, true, pipeline::GROUP_BYTES);
     let mut scan = LogScan { cursor };
     let ended = pipeline::drive(run, fetcher, &mut scan, shutdown).await?;
     if ended == Ended::CaughtUp {
@@ -99,7 +104,12 @@ fn is_backfill(cursor: &LogCursor) -> bool {
 async fn upkeep(run: &Run) -> anyhow::Result<()> {
     if run.engine.mirror_in_state {
         let started = std::time::Instant::now();
-        if run.engine.writer.call(|s| s.ensure_actor_index()).await? {
+        if run
+            .engine
+            .writer
+            .call(|s| s.ensure_backfill_indexes(BackfillIndexes::SystemLog))
+            .await?
+        {
             tracing::info!(
                 seconds = started.elapsed().as_secs_f64(),
                 "built the System Log actor index after the backfill"
@@ -126,7 +136,10 @@ async fn upkeep(run: &Run) -> anyhow::Result<()> {
 /// The pages to read: the stored link's, or a new query's when there is none, when its
 /// position is past retention, or when Okta rejects it. Returns the first page if it had to be
 /// fetched to find that out.
-async fn open_query(run: &Run, cursor: &mut LogCursor) -> anyhow::Result<(Pages, Option<Page>)> {
+async fn open_query(
+    run: &Run,
+    cursor: &mut LogCursor,
+) -> anyhow::Result<(Pages, Option<Unparsed>)> {
     let now = Utc::now();
     if cursor.next.is_empty() {
         return Ok((new_query(run, cursor.since.clone())?, None));
@@ -139,7 +152,7 @@ async fn open_query(run: &Run, cursor: &mut LogCursor) -> anyhow::Result<(Pages,
         );
     }
     let mut pages = run.engine.client.pages_from(&cursor.next)?;
-    match pages.next_page().await {
+    match pages.next_unparsed().await {
         Ok(first) => Ok((pages, first)),
         Err(e) if rejected(&e) => restart(run, cursor, &format!("Okta rejected it ({e})")),
         Err(e) => Err(e.into()),
@@ -153,7 +166,11 @@ fn rejected(e: &OktaError) -> bool {
 }
 
 /// Starts a new query a margin before the last delivered event, saying what may be missing.
-fn restart(run: &Run, cursor: &mut LogCursor, why: &str) -> anyhow::Result<(Pages, Option<Page>)> {
+fn restart(
+    run: &Run,
+    cursor: &mut LogCursor,
+    why: &str,
+) -> anyhow::Result<(Pages, Option<Unparsed>)> {
     let since = match log_restart(cursor, Utc::now()) {
         Some((since, lost)) => {
             let lost = lost.map_or_else(

@@ -21,7 +21,7 @@ use url::Url;
 
 use super::records::Records;
 use super::{Run, Shutdown, stopped};
-use crate::okta::{Page, Pages};
+use crate::okta::{Pages, Unparsed};
 
 /// A group closes at this many rows...
 pub const GROUP_ROWS: usize = 10_000;
@@ -31,9 +31,6 @@ pub const GROUP_BYTES: usize = 4 << 20;
 pub const GROUP_AGE: Duration = Duration::from_secs(1);
 /// How long a sink may still take after shutdown before its write is abandoned.
 pub const STUCK_GRACE: Duration = Duration::from_secs(5);
-/// Bytes of pages fetched and parsed ahead of the committer: about a group, so the next group is
-/// ready when the current one has committed.
-const AHEAD_BYTES: usize = GROUP_BYTES;
 
 /// Parses a page's objects.
 pub(super) type Parse = fn(Vec<Box<RawValue>>) -> anyhow::Result<Records>;
@@ -42,12 +39,12 @@ pub(super) type Parse = fn(Vec<Box<RawValue>>) -> anyhow::Result<Records>;
 #[derive(Debug)]
 pub(super) struct Fetched {
     pub records: Records,
-    /// Bytes of the page's objects.
+    /// Bytes of the page's body.
     pub bytes: usize,
     pub next: Option<Url>,
     /// The scan ends with this page (no `next`, or an empty System Log page: caught up).
     pub last: bool,
-    /// Counts the page against [`AHEAD_BYTES`] until the committer takes it.
+    /// Counts the page against the bytes read ahead until the committer takes it.
     _ahead: OwnedSemaphorePermit,
 }
 
@@ -78,50 +75,79 @@ impl Drop for Fetcher {
 
 /// Starts fetching: `first` (already fetched) if given, then `pages` until the last page.
 /// With `until_empty`, an empty page is the last (a System Log polling query never ends).
+/// Parsing runs in a task of its own, so the next request is on its way while a page is parsed.
+/// Pages of up to `ahead` bytes wait for the committer: a group's worth, so the next group is
+/// ready when the current one has committed.
 pub(super) fn fetch_ahead(
     mut pages: Pages,
-    first: Option<Page>,
+    first: Option<Unparsed>,
     parse: Parse,
     until_empty: bool,
+    ahead: usize,
 ) -> Fetcher {
+    let (raw_tx, mut raw_rx) =
+        mpsc::channel::<anyhow::Result<(Unparsed, OwnedSemaphorePermit)>>(256);
     let (tx, rx) = mpsc::channel(256);
-    let ahead = Arc::new(Semaphore::new(AHEAD_BYTES >> 10));
-    let task = tokio::spawn(async move {
+    let kib_ahead = u32::try_from(ahead >> 10).unwrap_or(u32::MAX);
+    let ahead = Arc::new(Semaphore::new(kib_ahead as usize));
+    let fetching = tokio::spawn(async move {
         let mut first = first;
         loop {
             let page = match first.take() {
                 Some(p) => p,
-                None => match pages.next_page().await {
+                None => match pages.next_unparsed().await {
                     Ok(Some(p)) => p,
                     Ok(None) => break,
                     Err(e) => {
-                        let _ = tx.send(Err(e.into())).await;
+                        let _ = raw_tx.send(Err(e.into())).await;
                         break;
                     }
                 },
             };
-            let last = page.next.is_none() || (until_empty && page.items.is_empty());
-            let bytes: usize = page.items.iter().map(|i| i.get().len()).sum();
-            let kib = u32::try_from(bytes >> 10)
+            let last = page.next.is_none() || (until_empty && page.is_empty());
+            let kib = u32::try_from(page.body.len() >> 10)
                 .unwrap_or(u32::MAX)
-                .min((AHEAD_BYTES >> 10) as u32);
+                .min(kib_ahead);
             let Ok(permit) = ahead.clone().acquire_many_owned(kib).await else {
                 break;
             };
-            let fetched = parse(page.items).map(|records| Fetched {
-                records,
-                bytes,
-                next: page.next,
-                last,
-                _ahead: permit,
+            if raw_tx.send(Ok((page, permit))).await.is_err() || last {
+                break;
+            }
+        }
+    });
+    let task = tokio::spawn(async move {
+        let _fetching = AbortOnDrop(fetching);
+        while let Some(fetched) = raw_rx.recv().await {
+            let fetched = fetched.and_then(|(page, permit)| {
+                let bytes = page.body.len();
+                let page = page.parse()?;
+                let last = page.next.is_none() || (until_empty && page.items.is_empty());
+                let next = page.next;
+                parse(page.items).map(|records| Fetched {
+                    records,
+                    bytes,
+                    next,
+                    last,
+                    _ahead: permit,
+                })
             });
             let failed = fetched.is_err();
-            if tx.send(fetched).await.is_err() || failed || last {
+            if tx.send(fetched).await.is_err() || failed {
                 break;
             }
         }
     });
     Fetcher { rx, task }
+}
+
+/// Aborts the task when dropped: the fetch task ends with the parse task that reads it.
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// How a run's scan ended.

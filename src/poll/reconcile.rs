@@ -57,7 +57,13 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
     ];
     tracing::info!(since = %started, "reconciling every user");
     let pages = run.engine.client.pages("/api/v1/users", &query)?;
-    let fetcher = pipeline::fetch_ahead(pages, None, records::users, false);
+    let fetcher = pipeline::fetch_ahead(
+        pages,
+        None,
+        records::users,
+        false,
+        super::users::USERS_GROUP_BYTES,
+    );
     let ended = pipeline::drive(run, fetcher, &mut NoCursor, shutdown).await?;
     if ended != Ended::CaughtUp || *shutdown.borrow() {
         tracing::info!("reconciliation stopped before the end: no user is tombstoned this time");

@@ -6,11 +6,13 @@
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::pipeline::{self, Fetched, Scan};
-use super::plan::{UsersCursor, Want, after};
+use super::logs::BACKFILL_BEHIND;
+use super::pipeline::{self, Ended, Fetched, Scan};
+use super::plan::{UsersCursor, Want, after, parse_time};
 use super::records::{self, Records};
 use super::{Run, Shutdown};
 use crate::delta::stream;
+use crate::store::BackfillIndexes;
 
 /// Bytes of users at which a group closes. Larger than for events: the users tables' indexes on
 /// id, login and email take inserts all over, so a commit rewrites most of their pages whatever
@@ -92,13 +94,34 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         ("limit", limit.as_str()),
     ];
     tracing::info!(stream = run.runs[0].0, search = %search, "polling users");
+    let mirror = run.engine.mirror_in_state;
+    if mirror && parse_time(&from).is_none_or(|t| Utc::now() - t > BACKFILL_BEHIND) {
+        run.engine
+            .writer
+            .call(|s| s.drop_backfill_indexes(BackfillIndexes::Users))
+            .await?;
+    }
     let pages = run.engine.client.pages("/api/v1/users", &query)?;
-    let fetcher = pipeline::fetch_ahead(pages, None, records::users, false);
+    let fetcher = pipeline::fetch_ahead(pages, None, records::users, false, USERS_GROUP_BYTES);
     let mut scan = UsersScan {
         cursors,
         by_created,
     };
-    pipeline::drive(run, fetcher, &mut scan, shutdown).await?;
+    let ended = pipeline::drive(run, fetcher, &mut scan, shutdown).await?;
+    if mirror && ended == Ended::CaughtUp {
+        let started = std::time::Instant::now();
+        let built = run
+            .engine
+            .writer
+            .call(|s| s.ensure_backfill_indexes(BackfillIndexes::Users))
+            .await?;
+        if built {
+            tracing::info!(
+                seconds = started.elapsed().as_secs_f64(),
+                "built the users login and email indexes after the backfill"
+            );
+        }
+    }
     Ok(())
 }
 

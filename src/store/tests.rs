@@ -865,22 +865,39 @@ fn event_retention_deletes_only_events_older_than_the_limit() {
 }
 
 #[test]
-fn the_actor_index_is_dropped_for_a_backfill_and_built_again_once_asked() {
+fn backfill_indexes_are_dropped_and_built_again_once_asked() {
     let mut f = fixture();
-    assert!(f.store.drop_actor_index().unwrap());
-    assert!(!f.store.drop_actor_index().unwrap());
-    assert!(f.store.ensure_actor_index().unwrap());
-    assert!(!f.store.ensure_actor_index().unwrap());
-    let detail: String = f
-        .store
-        .conn
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT * FROM system_log WHERE actor_id = '00u1'",
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
-    assert!(detail.contains("system_log_actor_id"), "{detail}");
+    for (which, query, index) in [
+        (
+            BackfillIndexes::SystemLog,
+            "SELECT * FROM system_log WHERE actor_id = '00u1'",
+            "system_log_actor_id",
+        ),
+        (
+            BackfillIndexes::Users,
+            "SELECT * FROM users WHERE login = 'a@b'",
+            "users_login",
+        ),
+        (
+            BackfillIndexes::Users,
+            "SELECT * FROM users WHERE email = 'a@b'",
+            "users_email",
+        ),
+    ] {
+        let plan = |store: &Store| -> String {
+            store
+                .conn
+                .query_row(&format!("EXPLAIN QUERY PLAN {query}"), [], |r| r.get(3))
+                .unwrap()
+        };
+        assert!(plan(&f.store).contains(index), "{}", plan(&f.store));
+        assert!(f.store.drop_backfill_indexes(which).unwrap());
+        assert!(!f.store.drop_backfill_indexes(which).unwrap());
+        assert!(!plan(&f.store).contains(index), "{}", plan(&f.store));
+        assert!(f.store.ensure_backfill_indexes(which).unwrap());
+        assert!(!f.store.ensure_backfill_indexes(which).unwrap());
+        assert!(plan(&f.store).contains(index), "{}", plan(&f.store));
+    }
 }
 
 #[test]

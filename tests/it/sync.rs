@@ -174,18 +174,30 @@ async fn a_full_backfill_equals_the_simulators_truth_in_every_sink() {
     for field in ["stream", "op", "id", "version", "emitted_at", "data"] {
         assert!(first.get(field).is_some(), "envelope has {field}: {first}");
     }
+    // The backfill ran without its random-order indexes; every query has its index again.
     let db = rusqlite::Connection::open(dir.path().join("state.db")).unwrap();
-    let plan: String = db
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT uuid FROM system_log WHERE actor_id = '00u1' ORDER BY published",
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
-    assert!(
-        plan.contains("system_log_actor_id"),
-        "the actor index is back after the backfill: {plan}"
-    );
+    for (query, index) in [
+        (
+            "SELECT uuid FROM system_log WHERE actor_id = '00u1' ORDER BY published",
+            "system_log_actor_id",
+        ),
+        (
+            "SELECT id FROM users WHERE login = 'a@example.com'",
+            "users_login",
+        ),
+        (
+            "SELECT id FROM users WHERE email = 'a@example.com'",
+            "users_email",
+        ),
+    ] {
+        let plan: String = db
+            .query_row(&format!("EXPLAIN QUERY PLAN {query}"), [], |r| r.get(3))
+            .unwrap();
+        assert!(
+            plan.contains(index),
+            "{index} is back after the backfill: {plan}"
+        );
+    }
 }
 
 #[tokio::test]
