@@ -57,17 +57,20 @@ async fn main() -> anyhow::Result<()> {
     );
     let (logs_floor, log_pages, log_bytes) = support::floor(&sim, logs_first.clone(), true).await?;
     let dir = tempfile::tempdir()?;
+    let written = storage::bytes_written();
     let (storage_floor, rows) =
         storage::storage_floor(logs_first, &sim.token, &dir.path().join("floor.db")).await?;
+    let floor_written = storage::bytes_written() - written;
     println!(
         "fetch floor (reqwest, no parsing): logs {:.2} s ({log_pages} pages, {:.0} MB)",
         logs_floor.as_secs_f64(),
         log_bytes as f64 / 1e6
     );
     println!(
-        "storage floor (bare rusqlite, rowid table, 10,000 rows a transaction, WAL): {:.2} s for {rows} events = {:.2} µs/event",
+        "storage floor (bare rusqlite, rowid table, 10,000 rows a transaction, WAL): {:.2} s for {rows} events = {:.2} µs/event; {:.2} GB written",
         storage_floor.as_secs_f64(),
-        storage_floor.as_secs_f64() * 1e6 / rows.max(1) as f64
+        storage_floor.as_secs_f64() * 1e6 / rows.max(1) as f64,
+        floor_written as f64 / 1e9
     );
 
     let client = OktaClient::new(
@@ -75,14 +78,73 @@ async fn main() -> anyhow::Result<()> {
         sim.token.clone().into(),
         ClientOptions::default(),
     )?;
+    // The System Log first, right after its floors and before the users' writes.
+    let (_keep, shutdown) = watch::channel(false);
+    let engine = Engine::open(client.clone(), settings(dir.path()))?;
+    let stats_before = client.stats();
+    flush_disk();
+    storage::reset_peak_rss();
+    let sampler = storage::sample(&engine, "system_log");
+    let (started, cpu, written) = (
+        Instant::now(),
+        storage::cpu_time(),
+        storage::bytes_written(),
+    );
+    let summary = engine.run_once("system_log", &shutdown).await?;
+    let (elapsed, cpu) = (started.elapsed(), storage::cpu_time() - cpu);
+    let written = storage::bytes_written() - written;
+    let samples = sampler.await?;
+    let floor = logs_floor.max(storage_floor);
+    println!(
+        "sync system_log: {} records in {:.2} s = {:.2}x the larger floor ({:.2} s); CPU {:.2} s = {:.2} µs/event; peak RSS {:.1} MB",
+        summary.records,
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() / floor.as_secs_f64(),
+        floor.as_secs_f64(),
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e6 / summary.records.max(1) as f64,
+        support::peak_rss_mb()
+    );
+    let (first, last) = storage::first_and_last_tenth(&samples, summary.records);
+    println!(
+        "cost per 1,000 rows: first 10 % {first:.2} ms, last 10 % {last:.2} ms ({:.2}x)",
+        last / first
+    );
+    println!(
+        "written by the System Log sync: {:.2} GB (mirror, its WAL and checkpoints, and the NDJSON file)",
+        written as f64 / 1e9
+    );
+    let tenths: Vec<String> = storage::tenths(&samples, summary.records)
+        .iter()
+        .map(|ms| format!("{ms:.1}"))
+        .collect();
+    println!(
+        "cost per 1,000 rows by tenth of the backfill (ms): {}",
+        tenths.join(", ")
+    );
+    let stats = client.stats();
+    println!(
+        "System Log requests: {}, 429s: {}",
+        stats.requests - stats_before.requests,
+        stats.rate_limited - stats_before.rate_limited
+    );
+    let threads: Vec<String> = storage::cpu_by_thread()
+        .iter()
+        .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
+        .collect();
+    println!(
+        "CPU by thread so far (floors and System Log sync): {}",
+        threads.join(", ")
+    );
+    drop(engine);
+
     // Users: ROUNDS rounds of the fetch floor then a sync into a new state database, each
     // figure the median of its rounds, so one slow moment of the machine skews neither side.
-    let (_keep, shutdown) = watch::channel(false);
     let (mut floors, mut syncs) = (Vec::new(), Vec::new());
     for round in 0..ROUNDS {
         flush_disk();
         let (floor, pages, _) = support::floor(&sim, users_first.clone(), false).await?;
-        // The last round's database is the one the System Log sync goes on with.
+        // The last round syncs into the database that holds the events, for the queries.
         let round_dir = match round + 1 {
             ROUNDS => dir.path().to_owned(),
             n => dir.path().join(format!("users-{n}")),
@@ -120,53 +182,8 @@ async fn main() -> anyhow::Result<()> {
         users_sync.as_secs_f64() / users_floor.as_secs_f64(),
         users_floor.as_secs_f64()
     );
-    storage::reset_peak_rss();
 
-    let engine = Engine::open(client.clone(), settings(dir.path()))?;
-    let stats_before = client.stats();
-    flush_disk();
-    let sampler = storage::sample(&engine, "system_log");
-    let (started, cpu) = (Instant::now(), storage::cpu_time());
-    let summary = engine.run_once("system_log", &shutdown).await?;
-    let (elapsed, cpu) = (started.elapsed(), storage::cpu_time() - cpu);
-    let samples = sampler.await?;
-    let floor = logs_floor.max(storage_floor);
-    println!(
-        "sync system_log: {} records in {:.2} s = {:.2}x the larger floor ({:.2} s); CPU {:.2} s = {:.2} µs/event; peak RSS {:.1} MB",
-        summary.records,
-        elapsed.as_secs_f64(),
-        elapsed.as_secs_f64() / floor.as_secs_f64(),
-        floor.as_secs_f64(),
-        cpu.as_secs_f64(),
-        cpu.as_secs_f64() * 1e6 / summary.records.max(1) as f64,
-        support::peak_rss_mb()
-    );
-    let (first, last) = storage::first_and_last_tenth(&samples, summary.records);
-    println!(
-        "cost per 1,000 rows: first 10 % {first:.2} ms, last 10 % {last:.2} ms ({:.2}x)",
-        last / first
-    );
-    let threads: Vec<String> = storage::cpu_by_thread()
-        .iter()
-        .map(|(name, cpu)| format!("{name} {:.2} s", cpu.as_secs_f64()))
-        .collect();
-    println!("CPU by thread over the whole run: {}", threads.join(", "));
-    let tenths: Vec<String> = storage::tenths(&samples, summary.records)
-        .iter()
-        .map(|ms| format!("{ms:.1}"))
-        .collect();
-    println!(
-        "cost per 1,000 rows by tenth of the backfill (ms): {}",
-        tenths.join(", ")
-    );
-    let stats = client.stats();
-    println!(
-        "System Log requests: {}, 429s: {}",
-        stats.requests - stats_before.requests,
-        stats.rate_limited - stats_before.rate_limited
-    );
     println!("load average at end: {}", storage::load_average());
-    drop(engine);
     println!("queries on the mirror:");
     storage::time_queries(&dir.path().join("state.db"))?;
     Ok(())

@@ -62,6 +62,18 @@ pub async fn storage_floor(
     Ok((spent + started.elapsed(), rows))
 }
 
+/// Bytes this process has written so far (to files, before the page cache: `wchar`).
+pub fn bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("wchar: ")
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 /// CPU time (user + system) this process has used so far.
 pub fn cpu_time() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
@@ -107,8 +119,13 @@ pub fn cpu_by_thread() -> Vec<(String, Duration)> {
 }
 
 /// Resets this process's peak RSS (VmHWM) to its current RSS, so a later reading is the peak of
-/// what ran in between (Linux 4.0 and later).
+/// what ran in between (Linux 4.0 and later). Memory the allocator kept from earlier phases is
+/// handed back first, so it does not count in the next phase's peak.
 pub fn reset_peak_rss() {
+    // SAFETY: malloc_trim only releases free memory of glibc's heaps back to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
