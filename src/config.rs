@@ -429,7 +429,10 @@ mod tests {
         );
         assert_eq!(config.sync.reconcile.as_deref(), Some("0 0 3 * * *"));
         assert_eq!(
-            (config.sync.run_history.keep, config.sync.run_history.keep_days),
+            (
+                config.sync.run_history.keep,
+                config.sync.run_history.keep_days
+            ),
             (1000, 30)
         );
     }

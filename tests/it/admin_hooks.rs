@@ -289,3 +289,24 @@ async fn delete_all_deactivates_then_deletes_only_the_hooks_with_that_url() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn a_plain_http_hook_url_is_refused_before_any_request_unless_it_is_loopback() {
+    let org = org().await;
+    for url in ["http://example.com/okta/hook", "ftp://example.com/hook"] {
+        let err = org
+            .client
+            .event_hooks()
+            .create(&hook("plain", url))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("https://"), "{url}: {err}");
+    }
+    assert!(org.requests().await.is_empty(), "nothing was sent to Okta");
+    org.client
+        .event_hooks()
+        .create(&hook("local", "http://127.0.0.1:9/okta/hook"))
+        .await
+        .unwrap();
+}

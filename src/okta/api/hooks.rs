@@ -40,8 +40,17 @@ impl NewEventHook {
         }
         let url = url::Url::parse(&self.url)
             .map_err(|e| OktaError::invalid("url", format!("{:?} is not a URL: {e}", self.url)))?;
-        if !matches!(url.scheme(), "https" | "http") {
-            return Err(OktaError::invalid("url", "the hook URL must be https://"));
+        let loopback = url.host_str().is_some_and(crate::config::is_loopback);
+        if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+            return Err(OktaError::invalid(
+                "url",
+                format!(
+                    "{:?}: Okta delivers event hooks over HTTPS only, so the URL must start \
+                     with https:// (plain http:// is accepted only for a loopback address, \
+                     such as the simulator's)",
+                    self.url
+                ),
+            ));
         }
         if self.events.is_empty() {
             return Err(OktaError::invalid(
