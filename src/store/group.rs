@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Transaction, TransactionBehavior, params};
 
 use super::checkpoint::Checkpointer;
 use super::columns::Columns;
@@ -52,8 +52,9 @@ impl Store {
     }
 }
 
-const SELECT_STATE: &str = "SELECT created, last_updated, new_emitted, emitted, deleted_at
-                            FROM user_state WHERE id = ?1";
+const SELECT_STATES: &str = "
+SELECT s.created, s.last_updated, s.new_emitted, s.emitted, s.deleted_at, s.id
+FROM json_each(?1) AS j JOIN user_state AS s ON s.id = j.value";
 
 const PUT_STATE: &str = "
 INSERT INTO user_state (id, created, last_updated, new_emitted, emitted, deleted_at)
@@ -73,30 +74,25 @@ fn state_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserState> {
 }
 
 impl GroupTx<'_> {
-    /// The stored state of each of `ids` that has one.
+    /// The stored state of each of `ids` that has one, read in one statement (the ids passed
+    /// as one JSON array, looked up in id order).
     pub fn user_states<'i>(
         &self,
         ids: impl IntoIterator<Item = &'i str>,
     ) -> Result<HashMap<String, UserState>, StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(SELECT_STATE)
-            .ctx("prepare the user state lookup")?;
-        let mut out = HashMap::new();
-        // In id order: one walk through the table's pages rather than a jump per user.
         let mut ids: Vec<&str> = ids.into_iter().collect();
         ids.sort_unstable();
         ids.dedup();
-        for id in ids {
-            if let Some(state) = stmt
-                .query_row([id], state_row)
-                .optional()
-                .ctx("read a user state")?
-            {
-                out.insert(id.to_owned(), state);
-            }
-        }
-        Ok(out)
+        let ids = serde_json::Value::from(ids).to_string();
+        let mut stmt = self
+            .tx
+            .prepare_cached(SELECT_STATES)
+            .ctx("prepare the user state lookup")?;
+        let rows = stmt
+            .query_map([ids], |r| Ok((r.get::<_, String>(5)?, state_row(r)?)))
+            .ctx("read user states")?;
+        rows.collect::<rusqlite::Result<HashMap<_, _>>>()
+            .ctx("read user states")
     }
 
     /// Stores the state of user `id`.

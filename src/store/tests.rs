@@ -936,3 +936,30 @@ fn unseen_users_are_those_alive_changed_before_the_reconciliation_and_not_found_
         .collect();
     assert_eq!(unseen, ["gone"]);
 }
+
+#[test]
+fn user_states_returns_each_stored_state_once_and_nothing_for_unknown_ids() {
+    let mut f = fixture();
+    let group = f.store.begin_group().unwrap();
+    let state = |t: &str| UserState {
+        created: Some(t.into()),
+        last_updated: t.into(),
+        new_emitted: true,
+        emitted: None,
+        deleted_at: None,
+    };
+    let odd = "00u\"quote\\slash";
+    group
+        .put_user_state("00ub", &state("2024-02-01T00:00:00.000Z"))
+        .unwrap();
+    group
+        .put_user_state(odd, &state("2024-03-01T00:00:00.000Z"))
+        .unwrap();
+    let found = group
+        .user_states(["00ub", "00umissing", "00ub", odd])
+        .unwrap();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found["00ub"], state("2024-02-01T00:00:00.000Z"));
+    assert_eq!(found[odd], state("2024-03-01T00:00:00.000Z"));
+    assert!(group.user_states([]).unwrap().is_empty());
+}
