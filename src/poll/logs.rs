@@ -9,17 +9,14 @@ use chrono::Utc;
 
 use super::pipeline::{self, Ended, Fetched, Scan};
 use super::plan::{
-    LogCursor, clamp_log_start, log_cursor_expired, log_restart, okta_time, parse_time,
+    BACKFILL_BEHIND, LogCursor, clamp_log_start, log_cursor_expired, log_restart, okta_time,
+    parse_time,
 };
 use super::records::{self, Records};
 use super::{Run, Shutdown};
 use crate::delta::stream;
 use crate::okta::{OktaError, Pages, Unparsed};
 use crate::store::BackfillIndexes;
-
-/// A backlog older than this is a backfill: the mirror's random-order indexes are dropped while
-/// it runs (here the actor index; for the users streams, login and email).
-pub(super) const BACKFILL_BEHIND: chrono::TimeDelta = chrono::TimeDelta::hours(24);
 
 struct LogScan {
     cursor: LogCursor,

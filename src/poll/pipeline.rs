@@ -86,7 +86,7 @@ pub(super) fn fetch_ahead(
     ahead: usize,
 ) -> Fetcher {
     let (raw_tx, mut raw_rx) =
-        mpsc::channel::<anyhow::Result<(Unparsed, OwnedSemaphorePermit)>>(256);
+        mpsc::channel::<anyhow::Result<(Unparsed, OwnedSemaphorePermit, bool)>>(256);
     let (tx, rx) = mpsc::channel(256);
     let kib_ahead = u32::try_from(ahead >> 10).unwrap_or(u32::MAX);
     let ahead = Arc::new(Semaphore::new(kib_ahead as usize));
@@ -111,7 +111,7 @@ pub(super) fn fetch_ahead(
             let Ok(permit) = ahead.clone().acquire_many_owned(kib).await else {
                 break;
             };
-            if raw_tx.send(Ok((page, permit))).await.is_err() || last {
+            if raw_tx.send(Ok((page, permit, last))).await.is_err() || last {
                 break;
             }
         }
@@ -119,15 +119,13 @@ pub(super) fn fetch_ahead(
     let task = tokio::spawn(async move {
         let _fetching = AbortOnDrop(fetching);
         while let Some(fetched) = raw_rx.recv().await {
-            let fetched = fetched.and_then(|(page, permit)| {
+            let fetched = fetched.and_then(|(page, permit, last)| {
                 let bytes = page.body.len();
                 let page = page.parse()?;
-                let last = page.next.is_none() || (until_empty && page.items.is_empty());
-                let next = page.next;
                 parse(page.items).map(|records| Fetched {
                     records,
                     bytes,
-                    next,
+                    next: page.next,
                     last,
                     _ahead: permit,
                 })

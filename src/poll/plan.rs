@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::UserState;
 
+/// A backlog older than this is a backfill: the mirror's random-order indexes are dropped while
+/// it runs (the System Log's actor index; the users' login and email indexes).
+pub const BACKFILL_BEHIND: chrono::TimeDelta = chrono::TimeDelta::hours(24);
+
 /// Okta's timestamp format: UTC with milliseconds, e.g. `2026-01-31T09:00:00.000Z`.
 pub fn okta_time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)

@@ -6,9 +6,8 @@
 use anyhow::Context as _;
 use chrono::Utc;
 
-use super::logs::BACKFILL_BEHIND;
 use super::pipeline::{self, Ended, Fetched, Scan};
-use super::plan::{UsersCursor, Want, after, parse_time};
+use super::plan::{BACKFILL_BEHIND, UsersCursor, Want, after, parse_time};
 use super::records::{self, Records};
 use super::{Run, Shutdown};
 use crate::delta::stream;
