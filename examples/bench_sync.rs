@@ -105,7 +105,8 @@ async fn main() -> anyhow::Result<()> {
         cpu.as_secs_f64() * 1e6 / summary.records.max(1) as f64,
         support::peak_rss_mb()
     );
-    let (first, last) = storage::first_and_last_tenth(&samples, summary.records);
+    let tenths = storage::tenths(&samples, summary.records);
+    let (first, last) = (tenths[0].0, tenths[9].0);
     println!(
         "cost per 1,000 rows: first 10 % {first:.2} ms, last 10 % {last:.2} ms ({:.2}x)",
         last / first
@@ -114,13 +115,17 @@ async fn main() -> anyhow::Result<()> {
         "written by the System Log sync: {:.2} GB (mirror, its WAL and checkpoints, and the NDJSON file)",
         written as f64 / 1e9
     );
-    let tenths: Vec<String> = storage::tenths(&samples, summary.records)
-        .iter()
-        .map(|ms| format!("{ms:.1}"))
-        .collect();
+    let list = |pick: fn(&(f64, f64)) -> f64| {
+        let ms: Vec<String> = tenths.iter().map(|t| format!("{:.1}", pick(t))).collect();
+        ms.join(", ")
+    };
     println!(
         "cost per 1,000 rows by tenth of the backfill (ms): {}",
-        tenths.join(", ")
+        list(|t| t.0)
+    );
+    println!(
+        "CPU per 1,000 rows by tenth, all threads of this process (ms): {}",
+        list(|t| t.1)
     );
     let stats = client.stats();
     println!(

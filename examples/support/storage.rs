@@ -137,19 +137,20 @@ pub fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// Records how many records `stream` has committed, every 10 ms, until aborted.
-pub fn sample(
-    engine: &Engine,
-    stream: &'static str,
-) -> tokio::task::JoinHandle<Vec<(Duration, u64)>> {
+/// One reading of a run's progress: time since it started, records committed, and this
+/// process's CPU time.
+pub type Sample = (Duration, u64, Duration);
+
+/// Records how many records `stream` has committed, every 10 ms, until its run ends.
+pub fn sample(engine: &Engine, stream: &'static str) -> tokio::task::JoinHandle<Vec<Sample>> {
     let engine = engine.clone();
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_time());
     tokio::spawn(async move {
-        let mut out = vec![(Duration::ZERO, 0)];
+        let mut out = vec![(Duration::ZERO, 0, Duration::ZERO)];
         loop {
             let records = engine.activity().get(stream).records;
-            if out.last().is_none_or(|(_, r)| *r != records) {
-                out.push((started.elapsed(), records));
+            if out.last().is_none_or(|(_, r, _)| *r != records) {
+                out.push((started.elapsed(), records, cpu_time() - cpu));
             }
             if records > 0 && !engine.activity().get(stream).running {
                 return out;
@@ -159,31 +160,17 @@ pub fn sample(
     })
 }
 
-/// Milliseconds per 1,000 rows over the first and the last 10 % of `total` rows.
-pub fn first_and_last_tenth(samples: &[(Duration, u64)], total: u64) -> (f64, f64) {
-    let at = |rows: u64| samples.iter().find(|(_, r)| *r >= rows).copied();
-    let cost = |from: (Duration, u64), to: (Duration, u64)| {
-        let rows = (to.1 - from.1).max(1) as f64;
-        (to.0 - from.0).as_secs_f64() * 1000.0 / (rows / 1000.0)
-    };
-    let first = at(total / 10).map_or(f64::NAN, |t| cost((Duration::ZERO, 0), t));
-    let last = match (at(total * 9 / 10), at(total)) {
-        (Some(a), Some(b)) => cost(a, b),
-        _ => f64::NAN,
-    };
-    (first, last)
-}
-
-/// Milliseconds per 1,000 rows over each tenth of `total` rows.
-pub fn tenths(samples: &[(Duration, u64)], total: u64) -> Vec<f64> {
-    let at = |rows: u64| samples.iter().find(|(_, r)| *r >= rows).copied();
+/// Milliseconds per 1,000 rows (of wall time, and of CPU time) over each tenth of `total` rows.
+pub fn tenths(samples: &[Sample], total: u64) -> Vec<(f64, f64)> {
+    let at = |rows: u64| samples.iter().find(|(_, r, _)| *r >= rows).copied();
     (0..10)
         .map(|i| match (at(total * i / 10), at(total * (i + 1) / 10)) {
             (Some(a), Some(b)) => {
-                let rows = (b.1 - a.1).max(1) as f64;
-                (b.0 - a.0).as_secs_f64() * 1000.0 / (rows / 1000.0)
+                let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
+                let ms = |d: Duration| d.as_secs_f64() * 1000.0 / thousands;
+                (ms(b.0 - a.0), ms(b.2 - a.2))
             }
-            _ => f64::NAN,
+            _ => (f64::NAN, f64::NAN),
         })
         .collect()
 }

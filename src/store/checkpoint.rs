@@ -1,10 +1,11 @@
 //! WAL checkpoints off the commit path: the writing connection never checkpoints itself
 //! (`wal_autocheckpoint = 0`); after each commit it nudges this thread, which copies committed
 //! pages into the database file with a connection of its own (`PASSIVE`: it never blocks the
-//! writer). A WAL can only restart from its beginning once everything in it was copied, which a
-//! writer that never pauses would never see: so once the WAL holds more than [`SETTLE_FRAMES`],
-//! the writer waits, before its next transaction, for the checkpoint already under way to finish
-//! the little that is left, and the WAL starts over.
+//! writer). A WAL can only restart from its beginning when a transaction begins with everything
+//! in it copied, which a writer that never pauses would never see (each checkpoint ends behind
+//! the commits made while it ran): so once the WAL holds more than [`SETTLE_FRAMES`], the writer
+//! waits, before its next transaction, for a checkpoint that starts while it is idle and copies
+//! the little that is left; that transaction then starts the WAL over.
 
 use std::path::Path;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
@@ -35,12 +36,18 @@ struct Shared {
 pub(super) struct Checkpointer {
     nudges: SyncSender<()>,
     shared: Arc<Shared>,
+    settle_frames: i64,
 }
 
 impl Checkpointer {
     /// Starts the checkpoint thread for the database at `path`; `None` if it cannot open it
     /// (the writer then checkpoints as SQLite does by default).
     pub(super) fn spawn(path: &Path) -> Option<Checkpointer> {
+        Checkpointer::spawn_settling_at(path, SETTLE_FRAMES)
+    }
+
+    /// As [`Checkpointer::spawn`], settling once the WAL holds `settle_frames` frames.
+    fn spawn_settling_at(path: &Path, settle_frames: i64) -> Option<Checkpointer> {
         let conn = Connection::open(path).ok()?;
         conn.busy_timeout(Duration::from_secs(1)).ok()?;
         let (nudges, rx) = mpsc::sync_channel(1);
@@ -50,7 +57,11 @@ impl Checkpointer {
             .name("oktasync-checkpoint".into())
             .spawn(move || run(&conn, &rx, &theirs))
             .ok()?;
-        Some(Checkpointer { nudges, shared })
+        Some(Checkpointer {
+            nudges,
+            shared,
+            settle_frames,
+        })
     }
 
     /// A commit happened: checkpoint soon. Never blocks.
@@ -60,12 +71,13 @@ impl Checkpointer {
         }
     }
 
-    /// Before a write transaction: if the WAL has grown past [`SETTLE_FRAMES`], waits (a few
-    /// rounds at most) until a checkpoint has copied all of it, so the transaction restarts it.
+    /// Before a write transaction: if the last checkpoint found the WAL past the settle size,
+    /// waits (a few rounds at most) for a checkpoint started now, while this writer is idle, to
+    /// copy all of it, so the transaction restarts the WAL.
     pub(super) fn settle(&self) {
         for _ in 0..4 {
             let before = self.progress();
-            if before.log < SETTLE_FRAMES || before.copied >= before.log {
+            if before.log < self.settle_frames {
                 return;
             }
             self.nudge();
@@ -78,7 +90,15 @@ impl Checkpointer {
                 self.shared
                     .changed
                     .wait_timeout_while(guard, Duration::from_secs(5), |p| p.runs == before.runs);
-            if waited.is_err() {
+            let Ok((mut progress, timeout)) = waited else {
+                return;
+            };
+            if timeout.timed_out() {
+                return;
+            }
+            if progress.copied >= progress.log {
+                // The transaction about to begin starts the WAL over.
+                progress.log = 0;
                 return;
             }
         }
@@ -113,5 +133,37 @@ fn run(conn: &Connection, nudges: &Receiver<()>, shared: &Shared) {
             copied,
         };
         shared.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_writer_that_never_pauses_still_restarts_the_wal_once_it_is_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wal.db");
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        conn.execute("CREATE TABLE t (x BLOB)", []).unwrap();
+        // 64 frames of 4 KiB pages: the WAL should stay within a few times 256 KiB.
+        let checkpointer = Checkpointer::spawn_settling_at(&path, 64).unwrap();
+        let blob = vec![7u8; 64 << 10];
+        for _ in 0..300 {
+            checkpointer.settle();
+            conn.execute("INSERT INTO t (x) VALUES (?1)", [&blob])
+                .unwrap();
+            checkpointer.nudge();
+        }
+        let wal = std::fs::metadata(dir.path().join("wal.db-wal"))
+            .unwrap()
+            .len();
+        let written = 300 * blob.len() as u64;
+        assert!(
+            wal < 4 << 20,
+            "the WAL grew to {wal} bytes for {written} bytes written: it never restarted"
+        );
     }
 }
