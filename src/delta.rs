@@ -2,6 +2,8 @@
 //! byte for byte as Okta sent it or a tombstone saying the object is gone. It sits below both
 //! `store` and `sink`, which each take deltas and know nothing of each other.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -68,19 +70,20 @@ pub struct Delta {
     /// When oktasync emitted this delta: RFC 3339 UTC with milliseconds.
     pub emitted_at: String,
     /// The Okta object exactly as received; for a tombstone, `{"id":…,"deletedAt":…,"via":…}`.
-    pub data: Box<RawValue>,
+    /// Shared: a user new on both users streams is one object in two deltas.
+    pub data: Arc<RawValue>,
 }
 
 impl Delta {
     /// An upsert emitted now.
-    pub fn new(stream: &str, id: &str, version: &str, data: Box<RawValue>) -> Delta {
+    pub fn new(stream: &str, id: &str, version: &str, data: impl Into<Arc<RawValue>>) -> Delta {
         Delta {
             stream: stream.to_owned(),
             op: Op::Upsert,
             id: id.to_owned(),
             version: version.to_owned(),
             emitted_at: utc_millis(Utc::now()),
-            data,
+            data: data.into(),
         }
     }
 

@@ -3,6 +3,9 @@
 //! rows the mirror writes, what each user's state is now, and each run's counters.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::value::RawValue;
 
 use crate::delta::{Delta, Op, stream, utc_millis};
 use crate::store::{Columns, GroupTx, RunCounts, RunId, StoreError, UserState};
@@ -167,21 +170,22 @@ fn plan_users(
             plan.updated.as_ref(),
         );
         if let Some(p) = decided {
+            let raw: Arc<RawValue> = user.raw.into();
             let delta = |stream: &str, raw| upsert(stream, &id, &last_updated, emitted_at, raw);
             match (p.new, p.updated) {
                 (true, true) => {
-                    planned.push(delta(stream::NEW_USERS, user.raw.clone()), None);
+                    planned.push(delta(stream::NEW_USERS, raw.clone()), None);
                     planned.push(
-                        delta(stream::UPDATED_USERS, user.raw),
+                        delta(stream::UPDATED_USERS, raw),
                         Some(Columns::User(user.cols)),
                     );
                 }
                 (true, false) => planned.push(
-                    delta(stream::NEW_USERS, user.raw),
+                    delta(stream::NEW_USERS, raw),
                     Some(Columns::User(user.cols)),
                 ),
                 (false, true) => planned.push(
-                    delta(stream::UPDATED_USERS, user.raw),
+                    delta(stream::UPDATED_USERS, raw),
                     Some(Columns::User(user.cols)),
                 ),
                 (false, false) => {}
@@ -211,7 +215,13 @@ fn plan_events(
             }
         }
         let (uuid, published) = (event.cols.uuid.clone(), event.cols.published.clone());
-        let delta = upsert(stream::SYSTEM_LOG, &uuid, &published, emitted_at, event.raw);
+        let delta = upsert(
+            stream::SYSTEM_LOG,
+            &uuid,
+            &published,
+            emitted_at,
+            event.raw.into(),
+        );
         planned.push(delta, Some(Columns::Event(event.cols)));
     }
     if deleted.is_empty() {
@@ -241,13 +251,7 @@ fn tombstone(
     Ok(())
 }
 
-fn upsert(
-    stream: &str,
-    id: &str,
-    version: &str,
-    emitted_at: &str,
-    raw: Box<serde_json::value::RawValue>,
-) -> Delta {
+fn upsert(stream: &str, id: &str, version: &str, emitted_at: &str, raw: Arc<RawValue>) -> Delta {
     Delta {
         stream: stream.to_owned(),
         op: Op::Upsert,
