@@ -129,6 +129,19 @@ pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Memory neither used nor caching files (MemFree), e.g. "13.4 GB": a write that finds none must
+/// first reclaim some, which makes every write cost more.
+pub fn free_memory() -> String {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemFree:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        })
+        .map_or_else(|| "?".into(), |kb| format!("{:.1} GB", kb * 1024.0 / 1e9))
+}
+
 /// The 1-minute load average: how busy the machine was.
 pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
