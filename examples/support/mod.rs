@@ -67,20 +67,8 @@ pub async fn floor(
     let mut next = Some(first);
     let (mut pages, mut bytes) = (0, 0);
     while let Some(url) = next.take() {
-        let response = http
-            .get(&url)
-            .header("Authorization", format!("SSWS {}", sim.token))
-            .header("Accept", "application/json")
-            .send()
-            .await?;
-        let links: Vec<String> = response
-            .headers()
-            .get_all("link")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        next = link::find_rel(links.iter().map(String::as_str), "next").map(str::to_owned);
-        let body = response.bytes().await?;
+        let (body, after) = raw_page(&http, &url, &sim.token).await?;
+        next = after;
         bytes += body.len();
         pages += 1;
         if until_empty && body.len() <= 2 {
@@ -88,6 +76,28 @@ pub async fn floor(
         }
     }
     Ok((started.elapsed(), pages, bytes))
+}
+
+/// One page fetched with bare reqwest: its body, unparsed, and its `next` link.
+pub async fn raw_page(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+) -> anyhow::Result<(impl std::ops::Deref<Target = [u8]>, Option<String>)> {
+    let response = http
+        .get(url)
+        .header("Authorization", format!("SSWS {token}"))
+        .header("Accept", "application/json")
+        .send()
+        .await?;
+    let links: Vec<String> = response
+        .headers()
+        .get_all("link")
+        .iter()
+        .filter_map(|v| v.to_str().ok().map(str::to_owned))
+        .collect();
+    let next = link::find_rel(links.iter().map(String::as_str), "next").map(str::to_owned);
+    Ok((response.bytes().await?, next))
 }
 
 /// This process's peak resident set size in MB (VmHWM).

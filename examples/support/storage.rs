@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use oktasync::okta::link;
 use oktasync::poll::Engine;
 use serde_json::value::RawValue;
 
@@ -27,19 +26,8 @@ pub async fn storage_floor(
     let mut next = Some(first);
     conn.execute_batch("BEGIN")?;
     while let Some(url) = next.take() {
-        let response = http
-            .get(&url)
-            .header("Authorization", format!("SSWS {token}"))
-            .send()
-            .await?;
-        let links: Vec<String> = response
-            .headers()
-            .get_all("link")
-            .iter()
-            .filter_map(|v| v.to_str().ok().map(str::to_owned))
-            .collect();
-        next = link::find_rel(links.iter().map(String::as_str), "next").map(str::to_owned);
-        let body = response.bytes().await?;
+        let (body, after) = super::support::raw_page(&http, &url, token).await?;
+        next = after;
         let items: Vec<&RawValue> = serde_json::from_slice(&body)?;
         if items.is_empty() {
             break;
