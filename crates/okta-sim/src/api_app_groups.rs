@@ -42,10 +42,7 @@ pub async fn list(
         .apps
         .get(&id)
         .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
-    let start = match after_bound(p.get("after"), "ag")? {
-        Bound::Excluded(s) => Bound::Excluded(s.into_boxed_str()),
-        _ => Bound::Unbounded,
-    };
+    let start = after_bound(p.get("after"), "ag")?.map(String::into_boxed_str);
     let mut it = a.groups.range((start, Bound::Unbounded));
     let items: Vec<(&Box<str>, &AppGroup)> = it.by_ref().take(limit).collect();
     let next = match (items.last(), it.next()) {

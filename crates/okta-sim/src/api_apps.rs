@@ -133,10 +133,7 @@ pub async fn list_users(
         .apps
         .get(&id)
         .ok_or_else(|| ApiError::not_found(&id, "AppInstance"))?;
-    let start = match after_bound(p.get("after"), "au")? {
-        Bound::Excluded(s) => Bound::Excluded(s.into_boxed_str()),
-        _ => Bound::Unbounded,
-    };
+    let start = after_bound(p.get("after"), "au")?.map(String::into_boxed_str);
     let q = p.get("q").map(str::to_lowercase);
     let mut it = a.users.range((start, Bound::Unbounded)).filter(|(_, au)| {
         q.as_ref()

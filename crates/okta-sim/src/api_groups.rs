@@ -247,10 +247,7 @@ fn members<'a>(
     if g.built_in {
         Box::new(org.users.range((start, Bound::Unbounded)).map(|(_, u)| u))
     } else {
-        let start = match start {
-            Bound::Excluded(s) => Bound::Excluded(s.into_boxed_str()),
-            _ => Bound::Unbounded,
-        };
+        let start = start.map(String::into_boxed_str);
         Box::new(
             g.members
                 .range((start, Bound::Unbounded))
