@@ -241,6 +241,21 @@ async fn duplicated_and_reordered_deliveries_give_one_mirror_row_per_event_and_e
         mirrored == expected
     })
     .await;
+    // The mirror can hold every event before the simulator has sent each duplicate.
+    eventually(
+        Duration::from_secs(5),
+        "every delivery sent twice",
+        || async {
+            let sent = attempts(&sim, &id).await;
+            expected.iter().all(|uuid| {
+                sent.iter()
+                    .filter(|a| a["uuids"][0] == uuid.as_str())
+                    .count()
+                    >= 2
+            })
+        },
+    )
+    .await;
     let sent = attempts(&sim, &id).await;
     let mut posts: BTreeMap<String, usize> = BTreeMap::new();
     for a in &sent {
