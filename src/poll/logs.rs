@@ -75,10 +75,8 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         .iter()
         .any(|s| run.engine.poller(s).is_some());
     let backfill = is_backfill(&cursor);
-    if backfill && run.engine.mirror_in_state {
-        run.engine
-            .writer
-            .call(|s| s.drop_backfill_indexes(BackfillIndexes::SystemLog))
+    if backfill {
+        run.drop_backfill_indexes(BackfillIndexes::SystemLog)
             .await?;
     }
     let (pages, first) = open_query(run, &mut cursor).await?;
@@ -100,18 +98,8 @@ fn is_backfill(cursor: &LogCursor) -> bool {
 /// Once caught up: the actor index back (if a backfill dropped it), and old events pruned.
 async fn upkeep(run: &Run) -> anyhow::Result<()> {
     if run.engine.mirror_in_state {
-        let started = std::time::Instant::now();
-        if run
-            .engine
-            .writer
-            .call(|s| s.ensure_backfill_indexes(BackfillIndexes::SystemLog))
-            .await?
-        {
-            tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "built the System Log actor index after the backfill"
-            );
-        }
+        run.ensure_backfill_indexes(BackfillIndexes::SystemLog)
+            .await?;
         if let Some(days) = run.engine.settings.system_log_retention_days {
             let pruned = run
                 .engine

@@ -10,7 +10,7 @@ use super::records::Records;
 use super::{Engine, RunSummary, Shutdown, pipeline};
 use crate::metrics;
 use crate::okta::Stats;
-use crate::store::RunId;
+use crate::store::{BackfillIndexes, RunId};
 
 /// One run of one or more streams: how the writer plans its pages, and running totals.
 pub(super) struct Run {
@@ -54,6 +54,38 @@ impl Run {
             .iter()
             .filter_map(|(s, _)| summaries.remove(s))
             .collect()
+    }
+
+    /// Drops `which` indexes of the state database's mirror for a backfill (none without one).
+    pub async fn drop_backfill_indexes(&self, which: BackfillIndexes) -> anyhow::Result<()> {
+        if self.engine.mirror_in_state {
+            self.engine
+                .writer
+                .call(move |s| s.drop_backfill_indexes(which))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Builds those of `which` indexes a backfill dropped, once caught up.
+    pub async fn ensure_backfill_indexes(&self, which: BackfillIndexes) -> anyhow::Result<()> {
+        if !self.engine.mirror_in_state {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let built = self
+            .engine
+            .writer
+            .call(move |s| s.ensure_backfill_indexes(which))
+            .await?;
+        if built {
+            tracing::info!(
+                indexes = ?which,
+                seconds = started.elapsed().as_secs_f64(),
+                "built the mirror's indexes after the backfill"
+            );
+        }
+        Ok(())
     }
 
     /// Commits one group: the writer plans the deltas, every sink writes them while the writer

@@ -93,12 +93,8 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         ("limit", limit.as_str()),
     ];
     tracing::info!(stream = run.runs[0].0, search = %search, "polling users");
-    let mirror = run.engine.mirror_in_state;
-    if mirror && parse_time(&from).is_none_or(|t| Utc::now() - t > BACKFILL_BEHIND) {
-        run.engine
-            .writer
-            .call(|s| s.drop_backfill_indexes(BackfillIndexes::Users))
-            .await?;
+    if parse_time(&from).is_none_or(|t| Utc::now() - t > BACKFILL_BEHIND) {
+        run.drop_backfill_indexes(BackfillIndexes::Users).await?;
     }
     let pages = run.engine.client.pages("/api/v1/users", &query)?;
     let fetcher = pipeline::fetch_ahead(pages, None, records::users, false, USERS_GROUP_BYTES);
@@ -107,19 +103,8 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         by_created,
     };
     let ended = pipeline::drive(run, fetcher, &mut scan, shutdown).await?;
-    if mirror && ended == Ended::CaughtUp {
-        let started = std::time::Instant::now();
-        let built = run
-            .engine
-            .writer
-            .call(|s| s.ensure_backfill_indexes(BackfillIndexes::Users))
-            .await?;
-        if built {
-            tracing::info!(
-                seconds = started.elapsed().as_secs_f64(),
-                "built the users login and email indexes after the backfill"
-            );
-        }
+    if ended == Ended::CaughtUp {
+        run.ensure_backfill_indexes(BackfillIndexes::Users).await?;
     }
     Ok(())
 }
