@@ -195,9 +195,8 @@ impl Store {
             Role::Plain => None,
             Role::Writer | Role::DurableMirror => Checkpointer::spawn(path),
         };
-        if checkpointer.is_some() {
-            conn.pragma_update(None, "wal_autocheckpoint", 0)
-                .map_err(open_err)?;
+        if let Some(c) = &checkpointer {
+            c.watch(&mut conn).map_err(open_err)?;
         }
         Ok(Store { conn, checkpointer })
     }

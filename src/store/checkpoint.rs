@@ -1,13 +1,15 @@
 //! WAL checkpoints off the commit path: the writing connection never checkpoints itself
-//! (`wal_autocheckpoint = 0`); after each commit it nudges this thread, which copies committed
-//! pages into the database file with a connection of its own (`PASSIVE`: it never blocks the
-//! writer). A WAL can only restart from its beginning when a transaction begins with everything
-//! in it copied, which a writer that never pauses would never see (each checkpoint ends behind
-//! the commits made while it ran): so once the WAL holds more than [`SETTLE_FRAMES`], the writer
-//! waits, before its next transaction, for a checkpoint that starts while it is idle and copies
-//! the little that is left; that transaction then starts the WAL over.
+//! (`wal_autocheckpoint = 0`); its WAL hook reports, after each commit, how many frames the WAL
+//! holds and nudges this thread, which copies committed pages into the database file with a
+//! connection of its own (`PASSIVE`: it never blocks the writer). A WAL can only restart from its
+//! beginning when a transaction begins with everything in it copied, which a writer that never
+//! pauses would never see (each checkpoint ends behind the commits made while it ran): so once
+//! the WAL holds more than [`SETTLE_FRAMES`], the writer waits, before its next transaction, for
+//! a checkpoint that has seen every frame it wrote and copied them all; that transaction then
+//! starts the WAL over.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -29,6 +31,8 @@ struct Progress {
 struct Shared {
     progress: Mutex<Progress>,
     changed: Condvar,
+    /// Frames in the WAL after the writer's last commit, from its WAL hook.
+    frames: AtomicI64,
 }
 
 /// Keeps the WAL of one database file short, from a thread of its own.
@@ -64,23 +68,29 @@ impl Checkpointer {
         })
     }
 
-    /// A commit happened: checkpoint soon. Never blocks.
-    pub(super) fn nudge(&self) {
-        match self.nudges.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
-        }
+    /// Makes `writer` leave checkpoints to this thread: no automatic checkpoint, and after each
+    /// commit the WAL's size noted and a checkpoint asked for.
+    pub(super) fn watch(&self, writer: &mut Connection) -> rusqlite::Result<()> {
+        writer.pragma_update(None, "wal_autocheckpoint", 0)?;
+        let (nudges, shared) = (self.nudges.clone(), self.shared.clone());
+        writer.wal_hook(Some(move |_: &mut rusqlite::hooks::Wal, frames| {
+            shared.frames.store(i64::from(frames), Ordering::Relaxed);
+            nudge(&nudges);
+            Ok(())
+        }))
     }
 
-    /// Before a write transaction: if the last checkpoint found the WAL past the settle size,
-    /// waits (a few rounds at most) for a checkpoint started now, while this writer is idle, to
-    /// copy all of it, so the transaction restarts the WAL.
+    /// Before a write transaction: if the WAL is past the settle size, waits (a few rounds at
+    /// most) for a checkpoint that has seen all of it to copy all of it, so the transaction
+    /// restarts the WAL.
     pub(super) fn settle(&self) {
         for _ in 0..4 {
-            let before = self.progress();
-            if before.log < self.settle_frames {
+            let frames = self.shared.frames.load(Ordering::Relaxed);
+            if frames < self.settle_frames {
                 return;
             }
-            self.nudge();
+            let before = self.progress().runs;
+            nudge(&self.nudges);
             let guard = self
                 .shared
                 .progress
@@ -89,16 +99,16 @@ impl Checkpointer {
             let waited =
                 self.shared
                     .changed
-                    .wait_timeout_while(guard, Duration::from_secs(5), |p| p.runs == before.runs);
-            let Ok((mut progress, timeout)) = waited else {
+                    .wait_timeout_while(guard, Duration::from_secs(5), |p| p.runs == before);
+            let Ok((progress, timeout)) = waited else {
                 return;
             };
             if timeout.timed_out() {
                 return;
             }
-            if progress.copied >= progress.log {
+            if progress.log >= frames && progress.copied >= progress.log {
                 // The transaction about to begin starts the WAL over.
-                progress.log = 0;
+                self.shared.frames.store(0, Ordering::Relaxed);
                 return;
             }
         }
@@ -110,6 +120,13 @@ impl Checkpointer {
             .progress
             .lock()
             .unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Asks for a checkpoint soon. Never blocks.
+fn nudge(nudges: &SyncSender<()>) {
+    match nudges.try_send(()) {
+        Ok(()) | Err(TrySendError::Full(())) | Err(TrySendError::Disconnected(())) => {}
     }
 }
 
@@ -144,18 +161,17 @@ mod tests {
     fn a_writer_that_never_pauses_still_restarts_the_wal_once_it_is_long() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wal.db");
-        let conn = Connection::open(&path).unwrap();
+        let mut conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
         conn.execute("CREATE TABLE t (x BLOB)", []).unwrap();
         // 64 frames of 4 KiB pages: the WAL should stay within a few times 256 KiB.
         let checkpointer = Checkpointer::spawn_settling_at(&path, 64).unwrap();
+        checkpointer.watch(&mut conn).unwrap();
         let blob = vec![7u8; 64 << 10];
         for _ in 0..300 {
             checkpointer.settle();
             conn.execute("INSERT INTO t (x) VALUES (?1)", [&blob])
                 .unwrap();
-            checkpointer.nudge();
         }
         let wal = std::fs::metadata(dir.path().join("wal.db-wal"))
             .unwrap()

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use rusqlite::{Transaction, TransactionBehavior, params};
 
-use super::checkpoint::Checkpointer;
 use super::columns::Columns;
 use super::{
     Context, Mark, RunId, Store, StoreError, directory, mirror, mirror_rows, put_cursor, sql_int,
@@ -29,7 +28,6 @@ pub struct UserState {
 /// An open group transaction; dropping it without [`GroupTx::commit`] rolls everything back.
 pub struct GroupTx<'a> {
     tx: Transaction<'a>,
-    checkpointer: Option<&'a Checkpointer>,
     now: String,
 }
 
@@ -46,7 +44,6 @@ impl Store {
             .ctx("begin a transaction")?;
         Ok(GroupTx {
             tx,
-            checkpointer: self.checkpointer.as_ref(),
             now: utc_millis(chrono::Utc::now()),
         })
     }
@@ -195,13 +192,9 @@ impl GroupTx<'_> {
         Ok(())
     }
 
-    /// Commits, and lets the checkpointer copy the new pages into the database file.
+    /// Commits (the writer's WAL hook then lets the checkpointer copy the new pages).
     pub fn commit(self) -> Result<(), StoreError> {
-        self.tx.commit().ctx("commit the page")?;
-        if let Some(c) = self.checkpointer {
-            c.nudge();
-        }
-        Ok(())
+        self.tx.commit().ctx("commit the page")
     }
 }
 
