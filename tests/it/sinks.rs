@@ -15,19 +15,12 @@ use tokio::sync::watch;
 use crate::helpers::{sim_post, spawn_sim, truth_logs, truth_users};
 use crate::sync::{mirror, settings, sync_all};
 
-/// `oktasync ARGS` against `sim` with state in `dir` and the given config file text.
+/// `oktasync ARGS` against `sim` with state in `dir`, the given config file text and its sinks
+/// (no `OKTASYNC_SINKS`), logging at info.
 fn oktasync(sim: &Sim, dir: &Path, config: &str, args: &[&str]) -> Command {
-    std::fs::write(dir.join("oktasync.toml"), config).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_oktasync"));
-    cmd.args(args)
-        .arg("--config")
-        .arg(dir.join("oktasync.toml"))
-        .env("OKTA_DOMAIN", &sim.base_url)
-        .env("OKTA_API_TOKEN", &sim.token)
-        .env("OKTASYNC_STATE", dir.join("state.db"))
-        .env("RUST_LOG", "oktasync=info")
-        .env_remove("OKTASYNC_SINKS")
-        .stdin(Stdio::null());
+    let mut cmd = crate::process::oktasync_with(sim, dir, config, args);
+    cmd.env_remove("OKTASYNC_SINKS")
+        .env("RUST_LOG", "oktasync=info");
     cmd
 }
 
