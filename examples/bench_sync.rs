@@ -2,7 +2,8 @@
 //! (the state database) plus an NDJSON file, and print from the same run:
 //! - the fetch floor: the same pages fetched with bare reqwest, nothing parsed or written (for the
 //!   users, one scan: every user once, what a first backfill must read; the users floor and sync
-//!   are each the median of three rounds, a round being a floor then a sync into a new database);
+//!   are each the median of five rounds (`--rounds`), a round being a floor then a sync into a
+//!   new database, with the simulator's CPU time beside each);
 //! - the storage floor: the same raw events inserted with bare rusqlite into a rowid table with
 //!   no secondary index, one transaction per 10,000 rows, WAL (insert time only);
 //! - the sync time, against the larger floor;
@@ -11,7 +12,7 @@
 //!
 //! The simulator runs in a child process, so CPU time and RSS are the sync's alone.
 //!
-//! cargo run --release --example bench_sync -- [--users 100000] [--logs 1000000]
+//! cargo run --release --example bench_sync -- [--users 100000] [--logs 1000000] [--rounds 5]
 
 use std::time::Instant;
 
@@ -35,6 +36,9 @@ async fn main() -> anyhow::Result<()> {
     }
     let users = support::arg("--users").unwrap_or(100_000) as usize;
     let logs = support::arg("--logs").unwrap_or(1_000_000) as usize;
+    // Rounds of the users floor and sync: this machine's speed varies from one second to the
+    // next, so each side's figure is the median of its rounds.
+    let rounds = support::arg("--rounds").unwrap_or(5).max(1) as usize;
     let sim = support::child_sim(SimConfig {
         users,
         logs,
@@ -149,34 +153,41 @@ async fn main() -> anyhow::Result<()> {
     );
     drop(engine);
 
-    // Users: ROUNDS rounds of the fetch floor then a sync into a new state database, each
+    // Users: `rounds` rounds of the fetch floor then a sync into a new state database, each
     // figure the median of its rounds, so one slow moment of the machine skews neither side.
     let (mut floors, mut syncs) = (Vec::new(), Vec::new());
-    for round in 0..ROUNDS {
+    let sim_pid = sim.pid().to_string();
+    for round in 0..rounds {
         flush_disk();
+        let sim_cpu = storage::process_cpu_time(&sim_pid);
         let (floor, pages, _) = support::floor(&sim, users_first.clone(), false).await?;
+        let sim_cpu_floor = storage::process_cpu_time(&sim_pid) - sim_cpu;
         // The last round syncs into the database that holds the events, for the queries.
         let round_dir = match round + 1 {
-            ROUNDS => dir.path().to_owned(),
+            n if n == rounds => dir.path().to_owned(),
             n => dir.path().join(format!("users-{n}")),
         };
         std::fs::create_dir_all(&round_dir)?;
         let engine = Engine::open(client.clone(), settings(&round_dir))?;
         flush_disk();
         storage::reset_peak_rss();
+        let sim_cpu = storage::process_cpu_time(&sim_pid);
         let (started, cpu) = (Instant::now(), storage::cpu_time());
         let summaries = engine
             .run_streams(&["new_users", "updated_users"], &shutdown)
             .await?;
         let (elapsed, cpu) = (started.elapsed(), storage::cpu_time() - cpu);
+        let sim_cpu_sync = storage::process_cpu_time(&sim_pid) - sim_cpu;
         let records: u64 = summaries.iter().map(|s| s.records).sum();
         let requests: u64 = summaries.iter().map(|s| s.requests).sum();
         println!(
-            "  round {}: users fetch floor {:.2} s ({pages} pages, one scan); sync new_users+updated_users {records} records ({requests} requests) in {:.2} s; CPU {:.2} s; peak RSS {:.1} MB",
+            "  round {}: users fetch floor {:.2} s ({pages} pages, one scan; simulator CPU {:.2} s); sync new_users+updated_users {records} records ({requests} requests) in {:.2} s; CPU {:.2} s (simulator {:.2} s); peak RSS {:.1} MB",
             round + 1,
             floor.as_secs_f64(),
+            sim_cpu_floor.as_secs_f64(),
             elapsed.as_secs_f64(),
             cpu.as_secs_f64(),
+            sim_cpu_sync.as_secs_f64(),
             support::peak_rss_mb()
         );
         floors.push(floor);
@@ -188,7 +199,7 @@ async fn main() -> anyhow::Result<()> {
     }
     let (users_floor, users_sync) = (median(floors), median(syncs));
     println!(
-        "sync new_users+updated_users (median of {ROUNDS}): {:.2} s = {:.2}x the fetch floor ({:.2} s)",
+        "sync new_users+updated_users (median of {rounds}): {:.2} s = {:.2}x the fetch floor ({:.2} s)",
         users_sync.as_secs_f64(),
         users_sync.as_secs_f64() / users_floor.as_secs_f64(),
         users_floor.as_secs_f64()
@@ -208,9 +219,6 @@ async fn main() -> anyhow::Result<()> {
 fn flush_disk() {
     let _ = std::process::Command::new("sync").status();
 }
-
-/// Rounds of the users floor and sync.
-const ROUNDS: usize = 3;
 
 fn median(mut times: Vec<std::time::Duration>) -> std::time::Duration {
     times.sort();

@@ -15,11 +15,13 @@
 //! - [`sink`]: delivers delta batches to stdout, NDJSON files and SQLite mirrors, durably.
 //! - [`store`]: the state database, the only code touching SQLite: cursors, runs, the mirror.
 //! - [`metrics`] and [`systemd`]: below everything; any layer may record a metric, and the
-//!   daemon tells systemd how it is doing.
+//!   daemon tells systemd how it is doing. [`background`] starts the bulk-work threads at a
+//!   lower CPU priority than the request loop.
 //!
 //! The local Okta simulator is the `okta-sim` crate (`crates/okta-sim`): the `sim` and `demo`
 //! commands and the tests speak to it only over HTTP, and it knows nothing of this crate.
 
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod delta;

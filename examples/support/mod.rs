@@ -32,6 +32,14 @@ impl Drop for ChildSim {
     }
 }
 
+impl ChildSim {
+    /// The simulator's process id.
+    #[allow(dead_code)] // not every example that includes this module needs it
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
 /// In the child, runs the simulator and never returns; in the parent, starts the child.
 pub async fn child_sim(config: SimConfig) -> anyhow::Result<ChildSim> {
     if std::env::var_os(CHILD).is_some() {

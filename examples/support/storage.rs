@@ -64,7 +64,12 @@ pub fn bytes_written() -> u64 {
 
 /// CPU time (user + system) this process has used so far.
 pub fn cpu_time() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    process_cpu_time("self")
+}
+
+/// CPU time (user + system) of process `pid` ("self" for this one), all threads.
+pub fn process_cpu_time(pid: &str) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<u64> = after

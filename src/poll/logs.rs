@@ -80,7 +80,8 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
             .await?;
     }
     let (pages, first) = open_query(run, &mut cursor).await?;
-    let fetcher = pipeline::fetch_ahead(pages, first, records::events, true, pipeline::GROUP_BYTES);
+    let fetcher =
+        pipeline::fetch_ahead(pages, first, records::events, true, pipeline::GROUP_BYTES)?;
     let mut scan = LogScan { cursor };
     let ended = pipeline::drive(run, fetcher, &mut scan, shutdown).await?;
     if ended == Ended::CaughtUp {

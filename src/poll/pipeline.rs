@@ -1,13 +1,16 @@
-//! The page pipeline of one run. A fetch task reads pages ahead and parses each object once; the
-//! committer gathers them into groups (up to [`GROUP_ROWS`] rows, [`GROUP_BYTES`] bytes or about
-//! [`GROUP_AGE`], or until the scan has caught up) and commits each group while the next pages are already being
-//! fetched: the writer plans the deltas, every sink writes them at the same time as the writer
-//! writes the rows, and the transaction commits only once every sink has them durable.
+//! The page pipeline of one run. A fetch task reads pages ahead and a parse thread parses each
+//! object once; the committer gathers them into groups (up to [`GROUP_ROWS`] rows,
+//! [`GROUP_BYTES`] bytes or about [`GROUP_AGE`], or until the scan has caught up) and commits
+//! each group while the next pages are already being fetched: the writer plans the deltas, every
+//! sink writes them at the same time as the writer writes the rows, and the transaction commits
+//! only once every sink has them durable.
 //!
 //! On shutdown the group in hand is committed and the run stops. A sink still stuck
 //! [`STUCK_GRACE`] after shutdown is abandoned: the group rolls back and no cursor moves.
 
 use std::time::Duration;
+
+use anyhow::Context as _;
 
 use serde_json::value::RawValue;
 use std::future::Future;
@@ -75,7 +78,8 @@ impl Drop for Fetcher {
 
 /// Starts fetching: `first` (already fetched) if given, then `pages` until the last page.
 /// With `until_empty`, an empty page is the last (a System Log polling query never ends).
-/// Parsing runs in a task of its own, so the next request is on its way while a page is parsed.
+/// Parsing runs on a thread of its own, so the next request is on its way while a page is
+/// parsed.
 /// Pages of up to `ahead` bytes wait for the committer: a group's worth, so the next group is
 /// ready when the current one has committed.
 pub(super) fn fetch_ahead(
@@ -84,7 +88,7 @@ pub(super) fn fetch_ahead(
     parse: Parse,
     until_empty: bool,
     ahead: usize,
-) -> Fetcher {
+) -> anyhow::Result<Fetcher> {
     let (raw_tx, mut raw_rx) =
         mpsc::channel::<anyhow::Result<(Unparsed, OwnedSemaphorePermit, bool)>>(256);
     let (tx, rx) = mpsc::channel(256);
@@ -116,9 +120,10 @@ pub(super) fn fetch_ahead(
             }
         }
     });
-    let task = tokio::spawn(async move {
-        let _fetching = AbortOnDrop(fetching);
-        while let Some(fetched) = raw_rx.recv().await {
+    // Parsing is bulk work, on a thread of its own at a lower priority: the runtime's workers
+    // stay free to send the next request the moment a response has arrived.
+    crate::background::spawn("oktasync-parse".into(), move || {
+        while let Some(fetched) = raw_rx.blocking_recv() {
             let fetched = fetched.and_then(|(page, permit, last)| {
                 let bytes = page.body.len();
                 let page = page.parse()?;
@@ -131,21 +136,14 @@ pub(super) fn fetch_ahead(
                 })
             });
             let failed = fetched.is_err();
-            if tx.send(fetched).await.is_err() || failed {
+            if tx.blocking_send(fetched).is_err() || failed {
                 break;
             }
         }
-    });
-    Fetcher { rx, task }
-}
-
-/// Aborts the task when dropped: the fetch task ends with the parse task that reads it.
-struct AbortOnDrop(JoinHandle<()>);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    })
+    .context("cannot start a thread to parse pages")?;
+    // Dropping the fetcher aborts the fetch task; the parse thread then ends with its channel.
+    Ok(Fetcher { rx, task: fetching })
 }
 
 /// How a run's scan ended.

@@ -63,7 +63,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         records::users,
         false,
         super::users::USERS_GROUP_BYTES,
-    );
+    )?;
     let ended = pipeline::drive(run, fetcher, &mut NoCursor, shutdown).await?;
     if ended != Ended::CaughtUp || *shutdown.borrow() {
         tracing::info!("reconciliation stopped before the end: no user is tombstoned this time");

@@ -97,7 +97,7 @@ pub(super) async fn run(run: &mut Run, shutdown: &Shutdown) -> anyhow::Result<()
         run.drop_backfill_indexes(BackfillIndexes::Users).await?;
     }
     let pages = run.engine.client.pages("/api/v1/users", &query)?;
-    let fetcher = pipeline::fetch_ahead(pages, None, records::users, false, USERS_GROUP_BYTES);
+    let fetcher = pipeline::fetch_ahead(pages, None, records::users, false, USERS_GROUP_BYTES)?;
     let mut scan = UsersScan {
         cursors,
         by_created,

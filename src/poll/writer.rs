@@ -48,17 +48,15 @@ impl Writer {
     /// Starts the writer thread, which owns `store` until every `Writer` clone is gone.
     pub fn spawn(mut store: Store) -> anyhow::Result<Writer> {
         let (jobs, rx) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("oktasync-state".into())
-            .spawn(move || {
-                for job in rx {
-                    match job {
-                        Job::Call(f) => f(&mut store),
-                        Job::Group(g) => run_group(&mut store, *g),
-                    }
+        crate::background::spawn("oktasync-state".into(), move || {
+            for job in rx {
+                match job {
+                    Job::Call(f) => f(&mut store),
+                    Job::Group(g) => run_group(&mut store, *g),
                 }
-            })
-            .context("cannot start the state database's thread")?;
+            }
+        })
+        .context("cannot start the state database's thread")?;
         Ok(Writer { jobs })
     }
 
@@ -142,6 +140,27 @@ fn run_group(store: &mut Store, job: GroupJob) {
             sinks_ms = waited.as_millis() as u64,
             committed_ms = started.elapsed().as_millis() as u64,
             "group in the state database"
+        );
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_writer_thread_runs_below_the_priority_of_the_runtime_that_started_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_writer(&dir.path().join("state.db")).unwrap();
+        let runtime = crate::background::nice().unwrap();
+        let writer = Writer::spawn(store).unwrap();
+        let theirs = writer
+            .call(|_| Ok(crate::background::nice()))
+            .await
+            .unwrap();
+        assert_eq!(
+            theirs,
+            Some((runtime + crate::background::NICE_STEPS).min(19))
         );
     }
 }

@@ -29,13 +29,11 @@ impl Worker {
     /// sink reports itself stopped on the first batch.
     pub(super) fn spawn(name: String, mut sink: impl BatchSink) -> Worker {
         let (jobs, rx) = mpsc::channel::<(Arc<Vec<Delta>>, Ack)>();
-        let started = std::thread::Builder::new()
-            .name(format!("oktasync-sink-{name}"))
-            .spawn(move || {
-                for (batch, ack) in rx {
-                    let _ = ack.send(sink.write_batch(&batch));
-                }
-            });
+        let started = crate::background::spawn(format!("oktasync-sink-{name}"), move || {
+            for (batch, ack) in rx {
+                let _ = ack.send(sink.write_batch(&batch));
+            }
+        });
         if let Err(e) = started {
             tracing::error!(sink = %name, error = %e, "cannot start the sink's thread");
         }
@@ -155,6 +153,29 @@ mod tests {
             "three 300 ms writes took {:?}: not in parallel",
             started.elapsed()
         );
+    }
+
+    /// Notes the priority of the thread that writes its batches.
+    #[cfg(target_os = "linux")]
+    struct Nice(Arc<std::sync::Mutex<Option<i32>>>);
+
+    #[cfg(target_os = "linux")]
+    impl BatchSink for Nice {
+        fn write_batch(&mut self, _: &[Delta]) -> Result<(), SinkError> {
+            *self.0.lock().unwrap() = crate::background::nice();
+            Ok(())
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn sinks_write_on_threads_below_the_priority_of_the_caller() {
+        let seen = Arc::new(std::sync::Mutex::new(None));
+        let worker = Worker::spawn("nice".into(), Nice(seen.clone()));
+        Delivery::of(&[worker], batch()).wait_blocking().unwrap();
+        let caller = crate::background::nice().unwrap();
+        let expected = (caller + crate::background::NICE_STEPS).min(19);
+        assert_eq!(*seen.lock().unwrap(), Some(expected));
     }
 
     #[test]

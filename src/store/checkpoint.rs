@@ -57,10 +57,10 @@ impl Checkpointer {
         let (nudges, rx) = mpsc::sync_channel(1);
         let shared = Arc::new(Shared::default());
         let theirs = shared.clone();
-        std::thread::Builder::new()
-            .name("oktasync-checkpoint".into())
-            .spawn(move || run(&conn, &rx, &theirs))
-            .ok()?;
+        crate::background::spawn("oktasync-checkpoint".into(), move || {
+            run(&conn, &rx, &theirs);
+        })
+        .ok()?;
         Some(Checkpointer {
             nudges,
             shared,
