@@ -1,5 +1,6 @@
 //! Threads for bulk work: the state database's writer, the sinks, WAL checkpoints and page
-//! parsing. They run at a lower CPU priority than the async runtime, whose request loop is
+//! parsing. They run at a lower CPU priority (ten nice steps lower, and Linux's batch policy)
+//! than the async runtime, whose request loop is
 //! latency-bound: each page's request waits for the one before it, so every moment the loop waits
 //! for a CPU stalls the whole scan, while bulk work only has to keep up on average. On a busy host
 //! (or beside the simulator on a small machine) this keeps requests going out the moment the
@@ -11,7 +12,8 @@ use std::thread::JoinHandle;
 /// How much lower (in `nice` steps) a bulk thread runs than the thread that starts it.
 pub const NICE_STEPS: i32 = 10;
 
-/// Starts a named thread that lowers its own priority by [`NICE_STEPS`] before running `f`.
+/// Starts a named thread that lowers its own priority (by [`NICE_STEPS`], and to the batch
+/// policy) before running `f`.
 pub fn spawn<T: Send + 'static>(
     name: String,
     f: impl FnOnce() -> T + Send + 'static,
@@ -40,12 +42,22 @@ pub fn nice() -> Option<i32> {
     None
 }
 
-/// Sets the calling thread's nice value (at most 19); failing is harmless, only slower.
+/// Sets the calling thread's nice value (at most 19) and, from the default policy, the batch
+/// policy; failing is harmless, only slower.
 #[cfg(target_os = "linux")]
 fn lower_to(target: Option<i32>) {
     if let Some(n) = target {
         // SAFETY: a plain libc call on the calling thread, with no pointers.
         unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, n.min(19)) };
+    }
+    // SCHED_BATCH: the scheduler treats the thread as CPU-bound and does not let its wakeups
+    // preempt a running thread; only from the default policy, never above a lower one.
+    // SAFETY: plain libc calls on the calling thread; `param` outlives the call.
+    unsafe {
+        if libc::sched_getscheduler(0) == libc::SCHED_OTHER {
+            let param = libc::sched_param { sched_priority: 0 };
+            libc::sched_setscheduler(0, libc::SCHED_BATCH, &param);
+        }
     }
 }
 
@@ -56,14 +68,25 @@ fn lower_to(_: Option<i32>) {}
 mod tests {
     use super::*;
 
+    fn policy() -> i32 {
+        // SAFETY: a plain libc call on the calling thread.
+        unsafe { libc::sched_getscheduler(0) }
+    }
+
     #[test]
-    fn a_bulk_thread_runs_ten_nice_steps_below_the_thread_that_started_it() {
-        let parent = nice().unwrap();
-        let child = spawn("bulk-test".into(), nice).unwrap().join().unwrap();
+    fn a_bulk_thread_runs_ten_nice_steps_below_the_thread_that_started_it_as_a_batch_thread() {
+        let (parent, parent_policy) = (nice().unwrap(), policy());
+        let (child, child_policy) = spawn("bulk-test".into(), || (nice(), policy()))
+            .unwrap()
+            .join()
+            .unwrap();
         assert_eq!(child, Some((parent + NICE_STEPS).min(19)));
+        if parent_policy == libc::SCHED_OTHER {
+            assert_eq!(child_policy, libc::SCHED_BATCH);
+        }
         assert_eq!(
-            nice(),
-            Some(parent),
+            (nice(), policy()),
+            (Some(parent), parent_policy),
             "the starting thread keeps its priority"
         );
     }
