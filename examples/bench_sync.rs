@@ -137,6 +137,10 @@ async fn main() -> anyhow::Result<()> {
         "CPU per 1,000 rows by tenth, all threads of this process (ms): {}",
         list(|t| t.1)
     );
+    for (thread, per_tenth) in storage::thread_tenths(&samples, summary.records) {
+        let ms: Vec<String> = per_tenth.iter().map(|m| format!("{m:.1}")).collect();
+        println!("  of which {thread}: {}", ms.join(", "));
+    }
     let stats = client.stats();
     println!(
         "System Log requests: {}, 429s: {}",

@@ -143,20 +143,25 @@ pub fn load_average() -> String {
         .unwrap_or_else(|| "?".into())
 }
 
-/// One reading of a run's progress: time since it started, records committed, and this
-/// process's CPU time.
-pub type Sample = (Duration, u64, Duration);
+/// One reading of a run's progress: time since it started, records committed, this process's
+/// CPU time, and its CPU time per thread name.
+pub type Sample = (Duration, u64, Duration, Vec<(String, Duration)>);
 
 /// Records how many records `stream` has committed, every 10 ms, until its run ends.
 pub fn sample(engine: &Engine, stream: &'static str) -> tokio::task::JoinHandle<Vec<Sample>> {
     let engine = engine.clone();
     let (started, cpu) = (Instant::now(), cpu_time());
     tokio::spawn(async move {
-        let mut out = vec![(Duration::ZERO, 0, Duration::ZERO)];
+        let mut out = vec![(Duration::ZERO, 0, Duration::ZERO, cpu_by_thread())];
         loop {
             let records = engine.activity().get(stream).records;
-            if out.last().is_none_or(|(_, r, _)| *r != records) {
-                out.push((started.elapsed(), records, cpu_time() - cpu));
+            if out.last().is_none_or(|(_, r, _, _)| *r != records) {
+                out.push((
+                    started.elapsed(),
+                    records,
+                    cpu_time() - cpu,
+                    cpu_by_thread(),
+                ));
             }
             if records > 0 && !engine.activity().get(stream).running {
                 return out;
@@ -166,17 +171,63 @@ pub fn sample(engine: &Engine, stream: &'static str) -> tokio::task::JoinHandle<
     })
 }
 
+/// The first sample with at least `rows` records.
+fn at(samples: &[Sample], rows: u64) -> Option<&Sample> {
+    samples.iter().find(|s| s.1 >= rows)
+}
+
 /// Milliseconds per 1,000 rows (of wall time, and of CPU time) over each tenth of `total` rows.
 pub fn tenths(samples: &[Sample], total: u64) -> Vec<(f64, f64)> {
-    let at = |rows: u64| samples.iter().find(|(_, r, _)| *r >= rows).copied();
     (0..10)
-        .map(|i| match (at(total * i / 10), at(total * (i + 1) / 10)) {
-            (Some(a), Some(b)) => {
-                let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
-                let ms = |d: Duration| d.as_secs_f64() * 1000.0 / thousands;
-                (ms(b.0 - a.0), ms(b.2 - a.2))
+        .map(|i| {
+            match (
+                at(samples, total * i / 10),
+                at(samples, total * (i + 1) / 10),
+            ) {
+                (Some(a), Some(b)) => {
+                    let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
+                    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / thousands;
+                    (ms(b.0 - a.0), ms(b.2 - a.2))
+                }
+                _ => (f64::NAN, f64::NAN),
             }
-            _ => (f64::NAN, f64::NAN),
+        })
+        .collect()
+}
+
+/// CPU milliseconds per 1,000 rows over each tenth of `total` rows, per thread name.
+pub fn thread_tenths(samples: &[Sample], total: u64) -> Vec<(String, Vec<f64>)> {
+    let cpu = |s: &Sample, name: &str| {
+        s.3.iter()
+            .find(|(n, _)| n == name)
+            .map_or(Duration::ZERO, |(_, d)| *d)
+    };
+    // Every thread seen (the parse thread has ended by the last sample).
+    let mut names: Vec<String> = Vec::new();
+    for (name, _) in samples.iter().flat_map(|s| &s.3) {
+        if !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let per_tenth = (0..10)
+                .map(|i| {
+                    match (
+                        at(samples, total * i / 10),
+                        at(samples, total * (i + 1) / 10),
+                    ) {
+                        (Some(a), Some(b)) => {
+                            let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
+                            cpu(b, &name).saturating_sub(cpu(a, &name)).as_secs_f64() * 1000.0
+                                / thousands
+                        }
+                        _ => f64::NAN,
+                    }
+                })
+                .collect();
+            (name, per_tenth)
         })
         .collect()
 }
