@@ -1,6 +1,7 @@
 //! The file sink: NDJSON appended to one file, each batch written whole, flushed and fsynced
 //! before it returns; the file is rotated by size and by UTC day between batches, never inside
-//! one, and nothing already written is ever overwritten or truncated.
+//! one, and nothing already written is ever overwritten or truncated. Only the file's last
+//! [`KEEP_CACHED`] bytes stay in the page cache.
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
@@ -30,6 +31,13 @@ impl Default for Rotation {
     }
 }
 
+/// Bytes at the end of the file kept in the page cache, for readers following it (`tail -f`, a
+/// log shipper); the pages before them are dropped once fsynced. A backfill writes gigabytes
+/// that nobody reads back, and pages just freed are cheaper to write into than fresh memory:
+/// in a million-event backfill the file sink's and the checkpointer's CPU per 1,000 rows stayed
+/// flat instead of tripling in its last part.
+pub const KEEP_CACHED: u64 = 64 << 20;
+
 /// An NDJSON file opened for appending.
 #[derive(Debug)]
 pub struct FileSink {
@@ -40,6 +48,10 @@ pub struct FileSink {
     size: u64,
     /// UTC day of the last write (the file's mtime when opened).
     last_write: NaiveDate,
+    /// Bytes from the start of the file already dropped from the page cache.
+    uncached: u64,
+    /// See [`KEEP_CACHED`].
+    keep_cached: u64,
 }
 
 impl FileSink {
@@ -61,6 +73,8 @@ impl FileSink {
             rotation,
             size: meta.len(),
             last_write,
+            uncached: 0,
+            keep_cached: KEEP_CACHED,
         })
     }
 
@@ -90,7 +104,10 @@ impl FileSink {
             Ok(n)
         });
         match written {
-            Ok(n) => self.size += n,
+            Ok(n) => {
+                self.size += n;
+                self.drop_cached_prefix();
+            }
             Err(e) => {
                 // Best effort: if cutting back fails too, the error below still reports the write.
                 let _ = self.file.set_len(self.size);
@@ -114,6 +131,7 @@ impl FileSink {
         };
         if same {
             self.size = held.len();
+            self.uncached = self.uncached.min(self.size);
             return Ok(());
         }
         tracing::warn!(path = %self.path.display(), "NDJSON file was moved or deleted by another process; starting a new one");
@@ -124,7 +142,19 @@ impl FileSink {
             .metadata()
             .map_err(|e| file_error("inspect", &self.path, e))?
             .len();
+        self.uncached = 0;
         Ok(())
+    }
+
+    /// Drops the fsynced pages before the last `keep_cached` bytes from the page cache (a hint:
+    /// nothing is lost if the kernel ignores it).
+    fn drop_cached_prefix(&mut self) {
+        // Whole pages only, so each call starts where the last one ended.
+        let upto = self.size.saturating_sub(self.keep_cached) / PAGE * PAGE;
+        if upto > self.uncached {
+            drop_from_cache(&self.file, self.uncached, upto - self.uncached);
+            self.uncached = upto;
+        }
     }
 
     fn rotation_due(&self, now: DateTime<Utc>) -> bool {
@@ -143,6 +173,7 @@ impl FileSink {
         self.file = open_append(&self.path)?;
         sync_dir(&self.path)?;
         self.size = 0;
+        self.uncached = 0;
         tracing::info!(path = %self.path.display(), rotated_to = %target.display(), "rotated NDJSON file");
         Ok(())
     }
@@ -244,6 +275,26 @@ fn file_error(action: &'static str, path: &Path, cause: io::Error) -> SinkError 
     }
 }
 
+/// A page of the page cache (the largest Linux uses on x86-64 and most arm64 systems is 64 KiB:
+/// dropping in 64 KiB steps is right for all of them).
+const PAGE: u64 = 64 << 10;
+
+/// Asks the kernel to drop `len` bytes of `file` from `offset` from the page cache.
+#[cfg(target_os = "linux")]
+fn drop_from_cache(file: &File, offset: u64, len: u64) {
+    use std::os::fd::AsRawFd as _;
+    let (Ok(offset), Ok(len)) = (i64::try_from(offset), i64::try_from(len)) else {
+        return;
+    };
+    // SAFETY: posix_fadvise only reads its integer arguments; the descriptor is open.
+    unsafe {
+        libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn drop_from_cache(_: &File, _: u64, _: u64) {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +332,81 @@ mod tests {
             out.insert(entry.file_name().into_string().unwrap(), ids);
         }
         out
+    }
+
+    #[cfg(target_os = "linux")]
+    fn on_tmpfs(dir: &Path) -> bool {
+        use std::os::unix::ffi::OsStrExt as _;
+        let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).unwrap();
+        // SAFETY: statfs reads a NUL-terminated path and fills the zeroed struct it is given.
+        unsafe {
+            let mut fs: libc::statfs = std::mem::zeroed();
+            libc::statfs(c.as_ptr(), &mut fs) == 0 && fs.f_type == libc::TMPFS_MAGIC
+        }
+    }
+
+    /// For each page of the file at `path`, whether it is in the page cache.
+    #[cfg(target_os = "linux")]
+    fn cached_pages(path: &Path) -> Vec<bool> {
+        use std::os::fd::AsRawFd as _;
+        let file = File::open(path).unwrap();
+        let len = file.metadata().unwrap().len() as usize;
+        let page = 4096;
+        let mut resident = vec![0u8; len.div_ceil(page)];
+        // SAFETY: a read-only shared mapping of `len` bytes of an open file, never touched, and
+        // unmapped before returning; mincore writes one byte per page into `resident`.
+        unsafe {
+            let map = libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                file.as_raw_fd(),
+                0,
+            );
+            assert_ne!(map, libc::MAP_FAILED);
+            assert_eq!(libc::mincore(map, len, resident.as_mut_ptr()), 0);
+            libc::munmap(map, len);
+        }
+        resident.iter().map(|r| r & 1 == 1).collect()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn only_the_last_bytes_of_the_file_stay_in_the_page_cache_and_every_line_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        if on_tmpfs(dir.path()) {
+            // tmpfs pages are the file itself: the kernel cannot drop them.
+            eprintln!("SKIPPED: {} is on tmpfs", dir.path().display());
+            return;
+        }
+        let path = dir.path().join("events.ndjson");
+        let rotation = Rotation {
+            max_bytes: None,
+            daily: false,
+        };
+        let mut sink = FileSink::open(&path, rotation).unwrap();
+        sink.keep_cached = 64 << 10;
+        for b in 0..40 {
+            sink.write_batch_at(&batch(&format!("b{b}"), 100), at(1, 12))
+                .unwrap();
+        }
+        let pages = cached_pages(&path);
+        assert!(pages.len() > 100, "{} pages: write more", pages.len());
+        // 64 KiB kept, and up to 64 KiB more as the prefix is dropped in 64 KiB steps.
+        let kept = 64 / 4;
+        let dropped = &pages[..pages.len() - 2 * kept];
+        assert_eq!(
+            dropped.iter().filter(|c| **c).count(),
+            0,
+            "pages before the last 128 KiB are out of the cache"
+        );
+        let tail = &pages[pages.len() - kept..];
+        assert!(tail.iter().all(|c| *c), "the last 64 KiB stay cached");
+        let ids = &files_and_ids(dir.path())["events.ndjson"];
+        assert_eq!(ids.len(), 4000);
+        assert_eq!(ids[0], "b0-0");
+        assert_eq!(ids[3999], "b39-99");
     }
 
     #[test]
