@@ -1,10 +1,10 @@
 //! Threads for bulk work: the state database's writer, the sinks, WAL checkpoints and page
 //! parsing. They run at a lower CPU priority (ten nice steps lower, and Linux's batch policy)
-//! than the async runtime, whose request loop is
-//! latency-bound: each page's request waits for the one before it, so every moment the loop waits
-//! for a CPU stalls the whole scan, while bulk work only has to keep up on average. On a busy host
-//! (or beside the simulator on a small machine) this keeps requests going out the moment the
-//! previous response has arrived, and leaves other services the CPU first.
+//! than the async runtime, whose request loop is latency-bound: each page's request waits for the
+//! one before it, so every moment the loop waits for a CPU stalls the whole scan, while bulk work
+//! only has to keep up on average. On a busy host (or beside the simulator on a small machine)
+//! this keeps requests going out the moment the previous response has arrived, and leaves other
+//! services the CPU first.
 
 use std::io;
 use std::thread::JoinHandle;
