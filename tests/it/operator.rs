@@ -313,6 +313,71 @@ async fn the_systemd_unit_verifies_and_its_exposure_is_at_most_2() {
     assert!(exposure <= 2.0, "exposure {exposure}:\n{report}");
 }
 
+/// The system calls a `SystemCallFilter=` token stands for: a group expanded (nested groups
+/// too) by `systemd-analyze syscall-filter`, or a single call.
+fn syscalls(token: &str) -> Vec<String> {
+    if !token.starts_with('@') {
+        return vec![token.to_owned()];
+    }
+    let out = Command::new("systemd-analyze")
+        .args(["syscall-filter", "--no-pager", token])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let names: Vec<&str> = text
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    assert!(!names.is_empty(), "systemd-analyze knows no group {token}");
+    names.into_iter().flat_map(syscalls).collect()
+}
+
+#[tokio::test]
+async fn the_systemd_units_syscall_filter_allows_every_call_that_tunes_the_bulk_threads() {
+    if !have("systemd-analyze") {
+        return skipped(
+            "expanding deploy/oktasync.service's filter",
+            "systemd-analyze",
+        );
+    }
+    let unit = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/oktasync.service"),
+    )
+    .unwrap();
+    // The first assignment is an allow list; later ones add to it, or remove with `~`.
+    let mut allowed = std::collections::BTreeSet::new();
+    for line in unit.lines() {
+        let Some(value) = line.strip_prefix("SystemCallFilter=") else {
+            continue;
+        };
+        let (deny, tokens) = match value.strip_prefix('~') {
+            Some(rest) => (true, rest),
+            None => (false, value),
+        };
+        for name in tokens.split_whitespace().flat_map(syscalls) {
+            if deny {
+                allowed.remove(&name);
+            } else {
+                allowed.insert(name);
+            }
+        }
+    }
+    assert!(allowed.contains("read"), "no allow list in the unit");
+    // A call outside the filter kills the service (SIGSYS): each one src/background.rs and the
+    // file sink make must be allowed.
+    for call in [
+        "getpriority",
+        "setpriority",
+        "sched_getscheduler",
+        "sched_setscheduler",
+        "fadvise64",
+    ] {
+        assert!(allowed.contains(call), "the unit's filter kills {call}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_takes_paths_relative_to_the_api_base_as_well_as_api_v1_paths() {
     let (sim, _) = spawn_sim(small()).await;
