@@ -8,15 +8,13 @@
 //! On shutdown the group in hand is committed and the run stops. A sink still stuck
 //! [`STUCK_GRACE`] after shutdown is abandoned: the group rolls back and no cursor moves.
 
-use std::time::Duration;
-
-use anyhow::Context as _;
-
-use serde_json::value::RawValue;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+use anyhow::Context as _;
+use serde_json::value::RawValue;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
