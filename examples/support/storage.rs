@@ -171,28 +171,30 @@ pub fn sample(engine: &Engine, stream: &'static str) -> tokio::task::JoinHandle<
     })
 }
 
-/// The first sample with at least `rows` records.
-fn at(samples: &[Sample], rows: u64) -> Option<&Sample> {
-    samples.iter().find(|s| s.1 >= rows)
+/// Over each tenth of `total` rows, `value(first, last)` of its first and last samples, per
+/// 1,000 rows in between, in milliseconds (NaN for a tenth without samples).
+fn by_tenth(
+    samples: &[Sample],
+    total: u64,
+    value: impl Fn(&Sample, &Sample) -> Duration,
+) -> Vec<f64> {
+    let at = |rows: u64| samples.iter().find(|s| s.1 >= rows);
+    (0..10)
+        .map(|i| match (at(total * i / 10), at(total * (i + 1) / 10)) {
+            (Some(a), Some(b)) => {
+                let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
+                value(a, b).as_secs_f64() * 1000.0 / thousands
+            }
+            _ => f64::NAN,
+        })
+        .collect()
 }
 
 /// Milliseconds per 1,000 rows (of wall time, and of CPU time) over each tenth of `total` rows.
 pub fn tenths(samples: &[Sample], total: u64) -> Vec<(f64, f64)> {
-    (0..10)
-        .map(|i| {
-            match (
-                at(samples, total * i / 10),
-                at(samples, total * (i + 1) / 10),
-            ) {
-                (Some(a), Some(b)) => {
-                    let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
-                    let ms = |d: Duration| d.as_secs_f64() * 1000.0 / thousands;
-                    (ms(b.0 - a.0), ms(b.2 - a.2))
-                }
-                _ => (f64::NAN, f64::NAN),
-            }
-        })
-        .collect()
+    let wall = by_tenth(samples, total, |a, b| b.0 - a.0);
+    let cpu = by_tenth(samples, total, |a, b| b.2 - a.2);
+    wall.into_iter().zip(cpu).collect()
 }
 
 /// CPU milliseconds per 1,000 rows over each tenth of `total` rows, per thread name.
@@ -212,21 +214,9 @@ pub fn thread_tenths(samples: &[Sample], total: u64) -> Vec<(String, Vec<f64>)> 
     names
         .into_iter()
         .map(|name| {
-            let per_tenth = (0..10)
-                .map(|i| {
-                    match (
-                        at(samples, total * i / 10),
-                        at(samples, total * (i + 1) / 10),
-                    ) {
-                        (Some(a), Some(b)) => {
-                            let thousands = (b.1 - a.1).max(1) as f64 / 1000.0;
-                            cpu(b, &name).saturating_sub(cpu(a, &name)).as_secs_f64() * 1000.0
-                                / thousands
-                        }
-                        _ => f64::NAN,
-                    }
-                })
-                .collect();
+            let per_tenth = by_tenth(samples, total, |a, b| {
+                cpu(b, &name).saturating_sub(cpu(a, &name))
+            });
             (name, per_tenth)
         })
         .collect()
