@@ -110,13 +110,12 @@ pub async fn raw_page(
 
 /// This process's peak resident set size in MB (VmHWM).
 pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    proc_kib("/proc/self/status", "VmHWM:").map_or(0.0, |kib| kib / 1024.0)
+}
+
+/// The value in kB of the line starting with `key` in a /proc file such as /proc/meminfo.
+pub fn proc_kib(path: &str, key: &str) -> Option<f64> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let line = text.lines().find_map(|l| l.strip_prefix(key))?;
+    line.split_whitespace().next()?.parse().ok()
 }

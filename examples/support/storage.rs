@@ -125,13 +125,7 @@ pub fn reset_peak_rss() {
 /// Memory neither used nor caching files (MemFree), e.g. "13.4 GB": a write that finds none must
 /// first reclaim some, which makes every write cost more.
 pub fn free_memory() -> String {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemFree:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        })
+    super::support::proc_kib("/proc/meminfo", "MemFree:")
         .map_or_else(|| "?".into(), |kb| format!("{:.1} GB", kb * 1024.0 / 1e9))
 }
 
