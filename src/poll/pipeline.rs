@@ -154,6 +154,7 @@ pub(super) enum Ended {
 }
 
 /// The pages of a group, gathered.
+#[derive(Default)]
 struct Group {
     pages: Vec<Records>,
     rows: usize,
@@ -190,13 +191,7 @@ pub(super) async fn drive(
         let Some(first) = first else {
             return Ok(Ended::CaughtUp);
         };
-        let mut group = Group {
-            pages: Vec::new(),
-            rows: 0,
-            bytes: 0,
-            positions: Vec::new(),
-            last: false,
-        };
+        let mut group = Group::default();
         group.add(first?, scan);
         let failed = gather(&mut fetcher, &mut group, scan, &mut shutdown).await;
         run.commit_group(group.pages, scan.cursors()?, group.positions, &shutdown)
