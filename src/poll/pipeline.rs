@@ -264,3 +264,95 @@ pub(super) async fn within<T>(
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::sync::watch;
+
+    /// A scan that moves no cursor.
+    struct Still;
+
+    impl Scan for Still {
+        fn advance(&mut self, _: &Fetched) -> Option<String> {
+            None
+        }
+        fn cursors(&self) -> anyhow::Result<Vec<(&'static str, String)>> {
+            Ok(Vec::new())
+        }
+    }
+
+    /// A page of `rows` users said to be `bytes` long.
+    fn page(rows: usize, bytes: usize, last: bool) -> anyhow::Result<Fetched> {
+        let items = (0..rows)
+            .map(|i| {
+                let json = format!(r#"{{"id":"00u{i}","lastUpdated":"2024-01-01T00:00:00.000Z"}}"#);
+                RawValue::from_string(json).unwrap()
+            })
+            .collect();
+        let permit = Arc::new(Semaphore::new(1)).try_acquire_owned().unwrap();
+        Ok(Fetched {
+            records: super::super::records::users(items)?,
+            bytes,
+            next: None,
+            last,
+            _ahead: permit,
+        })
+    }
+
+    /// Gathers one group from `pages` (the first page starts it, as `drive` does); returns its
+    /// page count and whether it ended the scan.
+    async fn one_group(pages: Vec<anyhow::Result<Fetched>>) -> (usize, bool) {
+        let (tx, rx) = mpsc::channel(pages.len().max(1));
+        for p in pages {
+            tx.send(p).await.unwrap();
+        }
+        let mut fetcher = Fetcher {
+            rx,
+            task: tokio::spawn(async {}),
+        };
+        let (_keep, mut shutdown) = watch::channel(false);
+        let mut group = Group::default();
+        let first = fetcher.rx.recv().await.unwrap().unwrap();
+        group.add(first, &mut Still);
+        assert!(
+            gather(&mut fetcher, &mut group, &mut Still, &mut shutdown)
+                .await
+                .is_none()
+        );
+        // Keeps the sender open, so an empty channel waits instead of reading as the end.
+        drop(tx);
+        (group.pages.len(), group.last)
+    }
+
+    #[tokio::test]
+    async fn a_group_closes_at_ten_thousand_rows_and_holds_several_pages() {
+        let pages = (0..60).map(|_| page(200, 1000, false)).collect();
+        assert_eq!(one_group(pages).await, (GROUP_ROWS / 200, false));
+    }
+
+    #[tokio::test]
+    async fn a_group_closes_at_its_byte_limit() {
+        let pages = (0..10).map(|_| page(10, GROUP_BYTES / 4, false)).collect();
+        assert_eq!(one_group(pages).await, (4, false));
+    }
+
+    #[tokio::test]
+    async fn the_last_page_closes_the_group_and_ends_the_scan() {
+        let pages = vec![
+            page(10, 100, false),
+            page(10, 100, false),
+            page(10, 100, true),
+            page(10, 100, false),
+        ];
+        assert_eq!(one_group(pages).await, (3, true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_group_waits_at_most_its_age_for_more_pages() {
+        let started = Instant::now();
+        let pages = vec![page(10, 100, false), page(10, 100, false)];
+        assert_eq!(one_group(pages).await, (2, false));
+        assert_eq!(started.elapsed(), GROUP_AGE);
+    }
+}
