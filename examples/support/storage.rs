@@ -69,16 +69,20 @@ pub fn cpu_time() -> Duration {
 
 /// CPU time (user + system) of process `pid` ("self" for this one), all threads.
 pub fn process_cpu_time(pid: &str) -> Duration {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_cpu(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default())
+}
+
+/// The CPU time (user + system) in a /proc `stat` line.
+fn stat_cpu(stat: &str) -> Duration {
     // Fields after the command name (which is in parentheses): utime is the 12th, stime the 13th.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<u64> = after
+    let ticks: u64 = after
         .split_whitespace()
         .skip(11)
         .take(2)
-        .filter_map(|f| f.parse().ok())
-        .collect();
-    Duration::from_millis(fields.iter().sum::<u64>() * 10)
+        .filter_map(|f| f.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// CPU time per thread name (user + system), largest first.
@@ -94,14 +98,7 @@ pub fn cpu_by_thread() -> Vec<(String, Duration)> {
             .and_then(|(_, rest)| rest.rsplit_once(')'))
             .map_or("?", |(name, _)| name)
             .to_owned();
-        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-        let ticks: u64 = after
-            .split_whitespace()
-            .skip(11)
-            .take(2)
-            .filter_map(|f| f.parse::<u64>().ok())
-            .sum();
-        let cpu = Duration::from_millis(ticks * 10);
+        let cpu = stat_cpu(&stat);
         match out.iter_mut().find(|(n, _)| *n == name) {
             Some((_, d)) => *d += cpu,
             None => out.push((name, cpu)),
